@@ -1,0 +1,168 @@
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Serialize;
+use spotdiff::metrics::Curve;
+use spotdiff::plot::{self, Panel, Series};
+use spotdiff::toy::{self, SeedValues, ToyReport};
+
+use super::write_atomically;
+
+/// One model in `spotdiff toy --json`: computed values as fractions, the
+/// seed's printed values converted to fractions.
+#[derive(Serialize)]
+struct ModelJson<'a> {
+    name: &'a str,
+    positives: u64,
+    negatives: u64,
+    auroc: f64,
+    aupr: f64,
+    ap: f64,
+    max_f1: f64,
+    max_f1_threshold: f64,
+    precision_at_full_recall: f64,
+    seed: Option<SeedJson>,
+    tp_over_fp: &'a spotdiff::toy::TpOverFp,
+    explanation: &'a str,
+}
+
+#[derive(Serialize)]
+struct SeedJson {
+    auroc: f64,
+    aupr: f64,
+    max_f1: f64,
+    precision_at_full_recall: Option<f64>,
+}
+
+impl From<&SeedValues> for SeedJson {
+    fn from(seed: &SeedValues) -> Self {
+        Self {
+            auroc: seed.auroc / 100.0,
+            aupr: seed.aupr / 100.0,
+            max_f1: seed.max_f1 / 100.0,
+            precision_at_full_recall: seed.precision_at_full_recall.map(|p| p / 100.0),
+        }
+    }
+}
+
+pub fn run(json: bool, plot_dir: Option<&Path>) -> anyhow::Result<()> {
+    let reports = ToyReport::seed_reports();
+    if let Some(dir) = plot_dir {
+        write_figures(&reports, dir)?;
+    }
+    if json {
+        let models: Vec<ModelJson> = reports.iter().map(model_json).collect();
+        let lesson = toy::lesson(&reports[0], &reports[1]);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "models": models, "lesson": lesson })
+            )?
+        );
+        return Ok(());
+    }
+    println!("The AU-PR vs AU-ROC toy example (supplementary material, section B).");
+    for report in &reports {
+        print_report(report);
+    }
+    println!("\n{}", toy::lesson(&reports[0], &reports[1]));
+    if let Some(dir) = plot_dir {
+        println!("\nWrote the ROC and PR curves to {}", dir.display());
+    }
+    Ok(())
+}
+
+fn model_json(report: &ToyReport) -> ModelJson<'_> {
+    let m = &report.metrics;
+    ModelJson {
+        name: &report.model.name,
+        positives: report.model.positives,
+        negatives: report.model.negatives,
+        auroc: m.auroc,
+        aupr: m.aupr,
+        ap: m.average_precision,
+        max_f1: m.max_f1,
+        max_f1_threshold: m.max_f1_threshold,
+        precision_at_full_recall: m.precision_at_full_recall,
+        seed: report.seed.as_ref().map(SeedJson::from),
+        tp_over_fp: &report.tp_over_fp,
+        explanation: &report.explanation,
+    }
+}
+
+fn print_report(report: &ToyReport) {
+    let model = &report.model;
+    let m = &report.metrics;
+    println!(
+        "\nModel {}: {} anomalies, {} normal samples; lowering the threshold:",
+        model.name, model.positives, model.negatives
+    );
+    for segment in &model.schedule {
+        println!(
+            "  {} steps of +{} true positives, +{} false positives",
+            segment.steps, segment.true_positives_per_step, segment.false_positives_per_step
+        );
+    }
+    let seed = report.seed.as_ref();
+    let printed = |value: Option<f64>| value.map_or_else(|| "-".to_string(), |v| format!("{v:.1}"));
+    println!("  {:<28}{:>10}{:>8}", "metric (%)", "computed", "seed");
+    let note = |value: f64, seed_value: Option<f64>| match seed_value {
+        Some(printed) if !toy::agrees(value, printed) => "  <- differs, reason below",
+        _ => "",
+    };
+    let rows = [
+        ("AU-ROC", m.auroc, seed.map(|s| s.auroc)),
+        ("AU-PR (trapezoid)", m.aupr, seed.map(|s| s.aupr)),
+        ("AP (step)", m.average_precision, None),
+        ("max-F1", m.max_f1, seed.map(|s| s.max_f1)),
+        (
+            "precision at full recall",
+            m.precision_at_full_recall,
+            seed.and_then(|s| s.precision_at_full_recall),
+        ),
+    ];
+    for (name, value, seed_value) in rows {
+        println!(
+            "  {name:<28}{:>10.1}{:>8}{}",
+            100.0 * value,
+            printed(seed_value),
+            note(value, seed_value)
+        );
+    }
+    println!("  {}", report.explanation);
+}
+
+fn write_figures(reports: &[ToyReport], dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (report, figure) in reports.iter().zip([9, 10]) {
+        let name = &report.model.name;
+        let series = |curve: Curve| {
+            vec![Series {
+                label: format!("model {name}"),
+                points: curve.points,
+            }]
+        };
+        let m = &report.metrics;
+        let panels = [
+            Panel {
+                title: format!("ROC, AU-ROC {:.1}%", 100.0 * m.auroc),
+                x_label: "false positive rate".into(),
+                y_label: "true positive rate (recall)".into(),
+                series: series(Curve::roc(&report.operating_points)),
+            },
+            Panel {
+                title: format!("PR, AU-PR {:.1}%", 100.0 * m.aupr),
+                x_label: "recall".into(),
+                y_label: "precision".into(),
+                series: series(Curve::precision_recall(&report.operating_points)),
+            },
+        ];
+        let svg = plot::figure(
+            &format!("Fig. {figure}: ROC and PR curves of model {name}"),
+            &panels,
+        );
+        let path = dir.join(format!("fig{figure}_model_{}.svg", name.to_lowercase()));
+        write_atomically(&path, svg.as_bytes())?;
+    }
+    Ok(())
+}
