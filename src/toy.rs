@@ -39,7 +39,8 @@ pub struct ToyModel {
     pub schedule: Vec<Segment>,
 }
 
-/// The values the seed prints for a model, in percent.
+/// The values the seed prints for a model, as fractions (it prints percent
+/// with one decimal).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SeedValues {
     pub auroc: f64,
@@ -276,10 +277,10 @@ pub struct ToyReport {
     pub explanation: String,
 }
 
-/// The values are printed to one decimal in percent, so they "agree" when
-/// they round to the same printed number.
-pub fn agrees(fraction: f64, printed_percent: f64) -> bool {
-    (fraction * 100.0 - printed_percent).abs() <= 0.05 + 1e-9
+/// The seed prints percent with one decimal, so a computed fraction "agrees"
+/// with a printed one when it rounds to the same printed number.
+pub fn agrees(computed: f64, printed: f64) -> bool {
+    (computed - printed).abs() <= 0.0005 + 1e-12
 }
 
 impl ToyReport {
@@ -301,15 +302,15 @@ impl ToyReport {
     /// The seed's two models with its printed values.
     pub fn seed_reports() -> Vec<Self> {
         let a = SeedValues {
-            auroc: 99.5,
-            aupr: 10.5,
-            max_f1: 18.2,
-            precision_at_full_recall: Some(10.0),
+            auroc: 0.995,
+            aupr: 0.105,
+            max_f1: 0.182,
+            precision_at_full_recall: Some(0.10),
         };
         let b = SeedValues {
-            auroc: 98.5,
-            aupr: 90.6,
-            max_f1: 94.7,
+            auroc: 0.985,
+            aupr: 0.906,
+            max_f1: 0.947,
             precision_at_full_recall: None,
         };
         [(ToyModel::seed_model_a(), a), (ToyModel::seed_model_b(), b)]
@@ -361,7 +362,8 @@ fn explain(metrics: &BinaryMetrics, seed: Option<&SeedValues>, tp_over_fp: &TpOv
     }
     for (name, computed, printed, alternative) in differing {
         text.push_str(&format!(
-            " The seed prints {name} {printed:.1}%, but its Eq. (1), precision = TP/(TP+FP), gives {:.2}%",
+            " The seed prints {name} {:.1}%, but its Eq. (1), precision = TP/(TP+FP), gives {:.2}%",
+            100.0 * printed,
             100.0 * computed
         ));
         match alternative {

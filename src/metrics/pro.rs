@@ -109,7 +109,7 @@ impl<S: Score> ProSet<S> {
             _ => {}
         }
         radix_sort(&mut self.normal);
-        self.anomalous.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.anomalous.sort_unstable_by_key(|a| a.0);
 
         let normal_total = self.normal.len() as f64;
         let mut normal = &self.normal[..];

@@ -8,8 +8,8 @@ use spotdiff::toy::{self, SeedValues, ToyReport};
 
 use super::write_atomically;
 
-/// One model in `spotdiff toy --json`: computed values as fractions, the
-/// seed's printed values converted to fractions.
+/// One model in `spotdiff toy --json`: computed values and the seed's printed
+/// values, all as fractions.
 #[derive(Serialize)]
 struct ModelJson<'a> {
     name: &'a str,
@@ -21,28 +21,9 @@ struct ModelJson<'a> {
     max_f1: f64,
     max_f1_threshold: f64,
     precision_at_full_recall: f64,
-    seed: Option<SeedJson>,
+    seed: Option<&'a SeedValues>,
     tp_over_fp: &'a spotdiff::toy::TpOverFp,
     explanation: &'a str,
-}
-
-#[derive(Serialize)]
-struct SeedJson {
-    auroc: f64,
-    aupr: f64,
-    max_f1: f64,
-    precision_at_full_recall: Option<f64>,
-}
-
-impl From<&SeedValues> for SeedJson {
-    fn from(seed: &SeedValues) -> Self {
-        Self {
-            auroc: seed.auroc / 100.0,
-            aupr: seed.aupr / 100.0,
-            max_f1: seed.max_f1 / 100.0,
-            precision_at_full_recall: seed.precision_at_full_recall.map(|p| p / 100.0),
-        }
-    }
 }
 
 pub fn run(json: bool, plot_dir: Option<&Path>) -> anyhow::Result<()> {
@@ -84,7 +65,7 @@ fn model_json(report: &ToyReport) -> ModelJson<'_> {
         max_f1: m.max_f1,
         max_f1_threshold: m.max_f1_threshold,
         precision_at_full_recall: m.precision_at_full_recall,
-        seed: report.seed.as_ref().map(SeedJson::from),
+        seed: report.seed.as_ref(),
         tp_over_fp: &report.tp_over_fp,
         explanation: &report.explanation,
     }
@@ -104,7 +85,8 @@ fn print_report(report: &ToyReport) {
         );
     }
     let seed = report.seed.as_ref();
-    let printed = |value: Option<f64>| value.map_or_else(|| "-".to_string(), |v| format!("{v:.1}"));
+    let printed =
+        |value: Option<f64>| value.map_or_else(|| "-".to_string(), |v| format!("{:.1}", 100.0 * v));
     println!("  {:<28}{:>10}{:>8}", "metric (%)", "computed", "seed");
     let note = |value: f64, seed_value: Option<f64>| match seed_value {
         Some(printed) if !toy::agrees(value, printed) => "  <- differs, reason below",

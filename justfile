@@ -1,0 +1,57 @@
+# spotdiff recipes. `just test` is what CI runs (.ci/run); `just demo` runs the
+# main job on the embedded default data.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+wasm_target := "wasm32-unknown-unknown"
+
+# The toy example of the paper's supplementary material, with its figures.
+demo:
+    cargo run -p spotdiff-trainer -- toy --plot target/demo
+    @echo "figures: target/demo/fig9_model_a.svg, target/demo/fig10_model_b.svg"
+
+# Every check, in CI's order. Installs what it needs when missing.
+test: setup
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo test --workspace
+    just wasm
+    cargo check -p spotdiff-trainer --features wgpu,cuda
+
+# Installs the wasm target and wasm-bindgen-cli at the version Cargo.lock pins.
+setup:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    rustup target list --installed | grep -qx {{wasm_target}} || rustup target add {{wasm_target}}
+    want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print }' Cargo.lock)
+    have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)
+    if [ "$have" != "$want" ]; then
+        # Without --locked: a locked dependency of wasm-bindgen-cli is missing from the registry mirror.
+        cargo install wasm-bindgen-cli --version "$want"
+    fi
+
+# Builds the core for the browser and generates its JavaScript bindings in web/pkg.
+wasm: setup
+    cargo build -p spotdiff-web --target {{wasm_target}}
+    wasm-bindgen --target web --out-dir web/pkg target/{{wasm_target}}/debug/spotdiff_web.wasm
+    ls -l web/pkg/spotdiff_web_bg.wasm
+
+# Regenerates the scikit-learn reference values the metric tests compare against.
+fixtures: python-env
+    .venv/bin/python tests/fixtures/make_metrics_fixtures.py
+
+# AU-ROC + AU-PR + max-F1 on 10^7 and 10^8 tied random scores, against scikit-learn on the same data.
+bench-metrics: python-env
+    cargo bench --bench metrics --no-run
+    mkdir -p target/bench-data
+    for n in 10000000 100000000; do \
+        cargo bench -q --bench metrics -- generate $n target/bench-data/scores-$n; \
+        cargo bench -q --bench metrics -- run target/bench-data/scores-$n > target/bench-data/spotdiff-$n.json; \
+        .venv/bin/python benches/metrics_sklearn.py target/bench-data/scores-$n target/bench-data/spotdiff-$n.json; \
+        rm -f target/bench-data/scores-$n.*; \
+    done
+
+# A Python virtual environment with scikit-learn, SciPy and NumPy.
+python-env:
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    .venv/bin/python -c "import sklearn, scipy" 2>/dev/null || .venv/bin/pip install --quiet scikit-learn scipy numpy

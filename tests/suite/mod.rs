@@ -1,0 +1,3 @@
+mod metrics_errors;
+mod metrics_reference;
+mod metrics_streaming;

@@ -1,0 +1,3 @@
+//! Integration tests of the spotdiff core, built as one binary.
+
+mod suite;

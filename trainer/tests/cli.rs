@@ -1,0 +1,207 @@
+//! The `spotdiff` binary end to end: output, exit codes and messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn spotdiff(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spotdiff"))
+        .args(args)
+        .output()
+        .expect("the spotdiff binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("utf-8 output")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("utf-8 output")
+}
+
+/// A fresh directory for one test.
+fn temp_dir(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, contents: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn toy_prints_the_seed_table_with_reasons() {
+    let output = spotdiff(&["toy"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let row = |name: &str, model: usize| -> String {
+        let section = text.split("\nModel ").nth(model).unwrap();
+        section
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row in {section}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // Model A (values worked by hand in src/toy.rs): computed, then the seed's.
+    assert_eq!(row("AU-ROC", 1), "AU-ROC 99.5 99.5");
+    assert_eq!(
+        row("AU-PR", 1),
+        "AU-PR (trapezoid) 9.5 10.5 <- differs, reason below"
+    );
+    assert_eq!(row("AP", 1), "AP (step) 9.1 -");
+    assert_eq!(
+        row("max-F1", 1),
+        "max-F1 16.7 18.2 <- differs, reason below"
+    );
+    // Model B.
+    assert_eq!(row("AU-ROC", 2), "AU-ROC 98.5 98.5");
+    assert_eq!(row("AU-PR", 2), "AU-PR (trapezoid) 90.6 90.6");
+    assert_eq!(row("AP", 2), "AP (step) 90.1 -");
+    assert_eq!(row("max-F1", 2), "max-F1 94.7 94.7");
+    assert!(
+        text.contains("the printed value follows from precision = TP/FP instead (10.45%)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the printed value follows from precision = TP/FP instead (18.18%)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn toy_json_has_fractions_and_the_seed_values() {
+    let output = spotdiff(&["toy", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let a = &json["models"][0];
+    assert_eq!(a["name"], "A");
+    assert!((a["auroc"].as_f64().unwrap() - 0.995).abs() < 1e-12);
+    assert!(
+        (a["aupr"].as_f64().unwrap() - (0.01 * (1.0 + 1.0 / 11.0) / 2.0 + 0.99 / 11.0)).abs()
+            < 1e-12
+    );
+    assert!((a["ap"].as_f64().unwrap() - 1.0 / 11.0).abs() < 1e-12);
+    assert!((a["max_f1"].as_f64().unwrap() - 1.0 / 6.0).abs() < 1e-12);
+    assert_eq!(a["seed"]["aupr"], 0.105);
+    let b = &json["models"][1];
+    assert!((b["max_f1"].as_f64().unwrap() - 180.0 / 190.0).abs() < 1e-12);
+    assert_eq!(b["seed"]["max_f1"], 0.947);
+    assert!(json["lesson"].as_str().unwrap().contains("AU-ROC flatters"));
+}
+
+#[test]
+fn toy_plot_writes_both_figures() {
+    let dir = temp_dir("toy_plot");
+    let plots = dir.join("figures");
+    let output = spotdiff(&["toy", "--plot", plots.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for name in ["fig9_model_a.svg", "fig10_model_b.svg"] {
+        let svg = std::fs::read_to_string(plots.join(name)).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("<polyline"),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&plots).unwrap().count(),
+        2,
+        "no temporary files left"
+    );
+}
+
+#[test]
+fn metrics_of_a_csv_as_table_and_json() {
+    let dir = temp_dir("metrics_csv");
+    // The hand-computed case of src/metrics/binary.rs: AU-ROC 11/18,
+    // AP 13/18, max-F1 2/3 at threshold 0.8.
+    let file = write(
+        &dir,
+        "scores.csv",
+        "score,label\n0.9,1\n0.8,0\n0.8,1\n0.5,0\n0.5,0\n0.1,1\n",
+    );
+    let output = spotdiff(&["metrics", &file, "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let mut keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["ap", "aupr", "auroc", "max_f1", "max_f1_threshold"]);
+    assert!((json["auroc"].as_f64().unwrap() - 11.0 / 18.0).abs() < 1e-15);
+    assert!((json["ap"].as_f64().unwrap() - 13.0 / 18.0).abs() < 1e-15);
+    assert!((json["max_f1"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-15);
+    assert_eq!(json["max_f1_threshold"], 0.8);
+
+    let output = spotdiff(&["metrics", &file]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("6 samples, 3 anomalous, 3 normal"), "{text}");
+    assert!(
+        text.contains("AU-ROC") && text.contains("61.1111%"),
+        "{text}"
+    );
+}
+
+#[test]
+fn metrics_reports_every_bad_row_by_line() {
+    let dir = temp_dir("metrics_bad_rows");
+    let file = write(&dir, "bad.csv", "score,label\n0.1,0\nx,1\n0.2,yes\ninf,1\n");
+    let output = spotdiff(&["metrics", &file]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains("bad.csv is not a usable score CSV"),
+        "{message}"
+    );
+    assert!(message.contains("3 of 4 rows are bad"), "{message}");
+    assert!(
+        message.contains("line 3: score `x` is not a number"),
+        "{message}"
+    );
+    assert!(
+        message.contains("line 4: label `yes` is not 0 (normal) or 1 (anomalous)"),
+        "{message}"
+    );
+    assert!(message.contains("line 5: score `inf` is inf"), "{message}");
+}
+
+#[test]
+fn metrics_refuses_a_single_class_and_missing_files() {
+    let dir = temp_dir("metrics_single_class");
+    let file = write(&dir, "normal.csv", "label,score\n0,0.3\n0,0.4\n");
+    let output = spotdiff(&["metrics", &file]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("all 2 samples are normal"),
+        "{}",
+        stderr(&output)
+    );
+
+    let missing = dir.join("missing.csv");
+    let output = spotdiff(&["metrics", missing.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains("cannot open") && message.contains("missing.csv"),
+        "{message}"
+    );
+
+    let file = write(&dir, "columns.csv", "prediction,target\n0.1,1\n");
+    let output = spotdiff(&["metrics", &file]);
+    assert!(stderr(&output)
+        .contains("the header has no `score` column (found: `prediction`, `target`)"));
+}
+
+#[test]
+fn backends_check_the_cpu_backend() {
+    let output = spotdiff(&["backends"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with("flex   ok"),
+        "{}",
+        stdout(&output)
+    );
+}
