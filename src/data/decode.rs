@@ -57,6 +57,15 @@ pub enum Format {
     Png,
 }
 
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Format::Jpeg => "JPEG",
+            Format::Png => "PNG",
+        })
+    }
+}
+
 impl Format {
     /// Recognises a file by its signature, not its name: VisA names its JPEGs
     /// `.JPG`, and a renamed file should still decode.
@@ -84,7 +93,7 @@ impl Format {
 pub enum DecodeError {
     #[error("not a JPEG or PNG file (the first bytes are {0})")]
     UnknownFormat(String),
-    #[error("the {format:?} header cannot be read: {reason}")]
+    #[error("the {format} header cannot be read: {reason}")]
     BadHeader { format: Format, reason: String },
     #[error("the header says {width}x{height} pixels, beyond the limit of {max_side} px per side and {max_pixels} pixels in all; refused before decoding (a corrupt file or a decompression bomb)")]
     TooLarge {
@@ -97,7 +106,7 @@ pub enum DecodeError {
     Empty { width: u32, height: u32 },
     #[error("the JPEG data ends before its end-of-image marker: the file is truncated")]
     TruncatedJpeg,
-    #[error("the {format:?} data is corrupt or truncated: {reason}")]
+    #[error("the {format} data is corrupt or truncated: {reason}")]
     Corrupt { format: Format, reason: String },
 }
 
@@ -127,7 +136,8 @@ impl Mask {
 }
 
 /// Reads only the header: the format and the dimensions, checked against
-/// `limit`. Cheap, so a whole data set can be checked for bombs first.
+/// `limit`. The header is parsed here rather than by the decoder, so nothing
+/// sized by the claimed dimensions is allocated before the check.
 pub fn read_dimensions(bytes: &[u8], limit: &SizeLimit) -> Result<(Format, u32, u32), DecodeError> {
     let format = Format::sniff(bytes).ok_or_else(|| {
         DecodeError::UnknownFormat(
@@ -139,12 +149,17 @@ pub fn read_dimensions(bytes: &[u8], limit: &SizeLimit) -> Result<(Format, u32, 
                 .join(" "),
         )
     })?;
-    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format.image_format())
-        .into_dimensions()
-        .map_err(|e| DecodeError::BadHeader {
-            format,
-            reason: e.to_string(),
-        })?;
+    let (width, height) = match format {
+        Format::Png => png_size(bytes),
+        Format::Jpeg => jpeg_size(bytes),
+    }
+    .ok_or_else(|| DecodeError::BadHeader {
+        format,
+        reason: match format {
+            Format::Png => "no IHDR chunk at the start of the file".into(),
+            Format::Jpeg => "no frame header (SOF marker) before the image data".into(),
+        },
+    })?;
     limit.check(width, height)?;
     Ok((format, width, height))
 }
@@ -222,6 +237,44 @@ fn decode(bytes: &[u8], limit: &SizeLimit) -> Result<(Format, DynamicImage), Dec
         reason: e.to_string(),
     })?;
     Ok((format, image))
+}
+
+/// A PNG's size from its first chunk, which the format requires to be IHDR.
+fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    if bytes.get(12..16)? != b"IHDR" {
+        return None;
+    }
+    let word = |at: usize| Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+    Some((word(16)?, word(20)?))
+}
+
+/// A JPEG's size from its frame header (SOF0–SOF15 except DHT, JPG and DAC),
+/// found by walking the marker segments from the start.
+fn jpeg_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let mut at = 2; // after SOI
+    loop {
+        while bytes.get(at) == Some(&0xFF) && bytes.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        if *bytes.get(at)? != 0xFF {
+            return None;
+        }
+        let marker = *bytes.get(at + 1)?;
+        let length = usize::from(*bytes.get(at + 2)?) << 8 | usize::from(*bytes.get(at + 3)?);
+        if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            // Segment: length (2), precision (1), height (2), width (2).
+            let word = |offset: usize| -> Option<u32> {
+                let high = *bytes.get(at + offset)?;
+                let low = *bytes.get(at + offset + 1)?;
+                Some(u32::from(high) << 8 | u32::from(low))
+            };
+            return Some((word(7)?, word(5)?));
+        }
+        if marker == 0xDA || marker == 0xD9 {
+            return None; // image data or the end before any frame header
+        }
+        at += 2 + length;
+    }
 }
 
 /// Whether a JPEG's marker structure runs to its end-of-image marker.
