@@ -590,3 +590,142 @@ fn broken_prefixes_of_valid_files_never_panic() {
         Err(DecodeError::TruncatedJpeg)
     );
 }
+
+mod synth {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use spotdiff::data::synth::{contact_sheet, SynthClass, SynthConfig, SynthLayout};
+    use spotdiff::data::{
+        check_mvtec, check_visa, read_mvtec, read_visa, DirSource, Label, SizeLimit, Split,
+        VisaSplit,
+    };
+
+    fn config(seed: u64, layout: SynthLayout) -> SynthConfig {
+        SynthConfig {
+            seed,
+            size: 64,
+            normals: 10,
+            anomalies: 6,
+            classes: vec![SynthClass::PcbGreen, SynthClass::Cashew],
+            layout,
+            jpeg_quality: 90,
+        }
+    }
+
+    fn generate(root: &Path, config: SynthConfig) {
+        config
+            .check()
+            .unwrap()
+            .generate(&mut DirSource::new(root))
+            .unwrap();
+    }
+
+    /// FNV-1a, 64 bit: a hash written here, independent of the generator.
+    fn fnv(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    /// Every file under `root` by relative path, with its hash.
+    fn hashes(root: &Path) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        let mut folders = vec![root.to_path_buf()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else {
+                    let name = path.strip_prefix(root).unwrap().display().to_string();
+                    out.insert(name, fnv(&std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn synth_is_deterministic_by_seed() {
+        let (a, b, c) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        generate(a.path(), config(7, SynthLayout::Visa));
+        generate(b.path(), config(7, SynthLayout::Visa));
+        generate(c.path(), config(8, SynthLayout::Visa));
+        let (a, b, c) = (hashes(a.path()), hashes(b.path()), hashes(c.path()));
+        // 2 classes × (10 + 6) images, 12 masks, 3 CSVs.
+        assert_eq!(a.len(), 32 + 12 + 3);
+        assert_eq!(a, b);
+        assert_eq!(a.keys().collect::<Vec<_>>(), c.keys().collect::<Vec<_>>());
+        // The split CSVs depend only on the counts; every image differs.
+        for (path, hash) in &a {
+            if path.ends_with(".csv") {
+                assert_eq!(c[path], *hash, "{path}");
+            } else if path.ends_with(".JPG") {
+                assert_ne!(c[path], *hash, "{path}");
+            }
+        }
+    }
+
+    #[test]
+    fn synth_visa_splits_follow_the_csv_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        generate(dir.path(), config(1, SynthLayout::Visa));
+        let source = DirSource::new(dir.path());
+        assert_eq!(check_visa(&source, &SizeLimit::default()).problems, []);
+        // 10 normals, 6 anomalies per class:
+        // 1cls: round(9) = 9 normals train, 1 test, 6 anomalies test;
+        // highshot: round(6) = 6 normals and round(3.6) = 4 anomalies train;
+        // fewshot: min(20, 6 / 2) = 3 anomalies train; 5-shot keeps those 3.
+        let expected = [
+            (VisaSplit::OneClass, [9, 0, 1, 6]),
+            (VisaSplit::HighShot, [6, 4, 4, 2]),
+            (VisaSplit::FewShot, [6, 3, 4, 3]),
+            (VisaSplit::FiveShot, [6, 3, 4, 3]),
+        ];
+        for (split, counts) in expected {
+            let dataset = read_visa(&source, split).unwrap();
+            for object in ["pcb_green", "cashew"] {
+                let got = [
+                    dataset.count(object, Split::Train, Label::Normal),
+                    dataset.count(object, Split::Train, Label::Anomaly),
+                    dataset.count(object, Split::Test, Label::Normal),
+                    dataset.count(object, Split::Test, Label::Anomaly),
+                ];
+                assert_eq!(got, counts, "{split} {object}");
+            }
+        }
+    }
+
+    #[test]
+    fn synth_mvtec_layout_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        generate(dir.path(), config(1, SynthLayout::Mvtec));
+        let source = DirSource::new(dir.path());
+        assert_eq!(check_mvtec(&source, &SizeLimit::default()).problems, []);
+        let dataset = read_mvtec(&source).unwrap();
+        for object in ["cashew", "pcb_green"] {
+            assert_eq!(dataset.count(object, Split::Train, Label::Normal), 9);
+            assert_eq!(dataset.count(object, Split::Test, Label::Normal), 1);
+            assert_eq!(dataset.count(object, Split::Test, Label::Anomaly), 6);
+        }
+    }
+
+    #[test]
+    fn contact_sheet_has_the_grid_size() {
+        let dir = tempfile::tempdir().unwrap();
+        generate(dir.path(), config(1, SynthLayout::Visa));
+        let source = DirSource::new(dir.path());
+        let dataset = read_visa(&source, VisaSplit::OneClass).unwrap();
+        let png =
+            contact_sheet(&source, &dataset, "cashew", 4, 3, 50, &SizeLimit::default()).unwrap();
+        // 4 + 4 × (50 + 4) = 220 wide, 4 + 3 × 54 = 166 high.
+        let (_, width, height) =
+            spotdiff::data::read_dimensions(&png, &SizeLimit::default()).unwrap();
+        assert_eq!((width, height), (220, 166));
+    }
+}

@@ -158,6 +158,8 @@ pub fn check_samples(source: &impl Source, samples: &[Sample], limit: &SizeLimit
 pub(crate) fn kind_of(error: SourceError) -> ProblemKind {
     match error {
         SourceError::NotFound(_) => ProblemKind::NotFound,
-        SourceError::Unreadable { reason, .. } => ProblemKind::Unreadable(reason),
+        SourceError::Unreadable { reason, .. } | SourceError::Unwritable { reason, .. } => {
+            ProblemKind::Unreadable(reason)
+        }
     }
 }

@@ -6,6 +6,8 @@
 //! decoded on demand ([`Sample::load_image`], [`Sample::load_mask`]). Files
 //! are reached through a [`Source`]: a folder natively ([`DirSource`]), bytes
 //! in memory in the browser or in tests ([`MemorySource`]).
+//!
+//! [`synth`] writes a procedural VisA-layout data set with exact masks.
 
 mod check;
 mod decode;
@@ -15,6 +17,7 @@ mod preprocess;
 mod problem;
 mod sample;
 mod source;
+pub mod synth;
 mod visa;
 
 pub use check::{check_mvtec, check_samples, check_visa, CheckReport};
@@ -31,5 +34,5 @@ pub use problem::{DataError, Problem, ProblemKind};
 pub use sample::{Dataset, Label, Row, Sample, Split};
 #[cfg(not(target_family = "wasm"))]
 pub use source::DirSource;
-pub use source::{join, Listing, MemorySource, Source, SourceError};
+pub use source::{join, Listing, MemorySource, Sink, Source, SourceError};
 pub use visa::{first_anomalies, parse_visa_csv, read_visa, scan_visa, VisaSplit, VISA_HEADER};

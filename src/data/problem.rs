@@ -88,11 +88,13 @@ impl From<SourceError> for Problem {
                 row: None,
                 kind: ProblemKind::NotFound,
             },
-            SourceError::Unreadable { path, reason } => Problem {
-                file: path,
-                row: None,
-                kind: ProblemKind::Unreadable(reason),
-            },
+            SourceError::Unreadable { path, reason } | SourceError::Unwritable { path, reason } => {
+                Problem {
+                    file: path,
+                    row: None,
+                    kind: ProblemKind::Unreadable(reason),
+                }
+            }
         }
     }
 }

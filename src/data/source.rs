@@ -18,6 +18,8 @@ pub enum SourceError {
     NotFound(String),
     #[error("`{path}`: cannot be read: {reason}")]
     Unreadable { path: String, reason: String },
+    #[error("`{path}`: cannot be written: {reason}")]
+    Unwritable { path: String, reason: String },
 }
 
 /// The entries of one folder, each sorted by name (byte order), so every
@@ -35,6 +37,12 @@ pub trait Source {
     /// The names (not paths) of the files and folders directly in `folder`;
     /// `""` is the root.
     fn list(&self, folder: &str) -> Result<Listing, SourceError>;
+}
+
+/// Write access to a data set's files: where the generator puts its output.
+pub trait Sink {
+    /// Creates or replaces a file, with any folders above it.
+    fn write(&mut self, path: &str, bytes: &[u8]) -> Result<(), SourceError>;
 }
 
 /// Joins a folder and a name; the root is `""`.
@@ -112,6 +120,13 @@ impl Source for MemorySource {
     }
 }
 
+impl Sink for MemorySource {
+    fn write(&mut self, path: &str, bytes: &[u8]) -> Result<(), SourceError> {
+        self.insert(path, bytes.to_vec());
+        Ok(())
+    }
+}
+
 #[cfg(not(target_family = "wasm"))]
 pub use native::DirSource;
 
@@ -120,7 +135,7 @@ mod native {
     use std::io::ErrorKind;
     use std::path::PathBuf;
 
-    use super::{Listing, Source, SourceError};
+    use super::{Listing, Sink, Source, SourceError};
 
     /// A data set in a folder of the local file system.
     #[derive(Debug, Clone)]
@@ -180,6 +195,20 @@ mod native {
             listing.files.sort();
             listing.folders.sort();
             Ok(listing)
+        }
+    }
+
+    impl Sink for DirSource {
+        fn write(&mut self, path: &str, bytes: &[u8]) -> Result<(), SourceError> {
+            let full = self.root.join(path);
+            let unwritable = |error: std::io::Error| SourceError::Unwritable {
+                path: full.display().to_string(),
+                reason: error.to_string(),
+            };
+            if let Some(folder) = full.parent() {
+                std::fs::create_dir_all(folder).map_err(unwritable)?;
+            }
+            std::fs::write(&full, bytes).map_err(unwritable)
         }
     }
 }
