@@ -90,6 +90,45 @@ pub enum PreprocessError {
     BadStd { channel: usize, value: f32 },
     #[error("`mean` channel {channel} is {value}: means must be finite")]
     BadMean { channel: usize, value: f32 },
+    #[error("the {what} is {width}x{height} but holds {got} values, expected {expected}")]
+    Shape {
+        what: &'static str,
+        width: u32,
+        height: u32,
+        expected: usize,
+        got: usize,
+    },
+}
+
+/// Checks a buffer's length against its dimensions (the types' fields are
+/// public, so a caller can build an inconsistent one).
+fn check_shape(
+    what: &'static str,
+    width: u32,
+    height: u32,
+    per_pixel: usize,
+    got: usize,
+) -> Result<(), PreprocessError> {
+    if got != width as usize * height as usize * per_pixel || width == 0 || height == 0 {
+        return Err(shape_error(what, width, height, per_pixel, got));
+    }
+    Ok(())
+}
+
+fn shape_error(
+    what: &'static str,
+    width: u32,
+    height: u32,
+    per_pixel: usize,
+    got: usize,
+) -> PreprocessError {
+    PreprocessError::Shape {
+        what,
+        width,
+        height,
+        expected: width as usize * height as usize * per_pixel,
+        got,
+    }
 }
 
 impl PreprocessConfig {
@@ -175,7 +214,8 @@ impl Preprocess {
     /// # Shapes
     /// - input: `width × height` interleaved RGB
     /// - output: `[3, crop, crop]`
-    pub fn image(&self, image: &RgbImage<f32>) -> Chw {
+    pub fn image(&self, image: &RgbImage<f32>) -> Result<Chw, PreprocessError> {
+        check_shape("image", image.width, image.height, 3, image.pixels.len())?;
         let (width, height) = self.resized_size(image.width, image.height);
         let filter = match self.config.filter {
             ResizeFilter::Lanczos3 => image::imageops::FilterType::Lanczos3,
@@ -183,7 +223,9 @@ impl Preprocess {
         };
         let source: image::Rgb32FImage =
             image::ImageBuffer::from_raw(image.width, image.height, image.pixels.clone())
-                .expect("an RgbImage holds 3 · width · height values");
+                .ok_or_else(|| {
+                    shape_error("image", image.width, image.height, 3, image.pixels.len())
+                })?;
         let resized = image::imageops::resize(&source, width, height, filter);
         let crop = self.config.crop as usize;
         let (left, top) = (
@@ -202,11 +244,11 @@ impl Preprocess {
                 }
             }
         }
-        Chw {
+        Ok(Chw {
             height: crop,
             width: crop,
             data,
-        }
+        })
     }
 
     /// Resizes (nearest neighbour) and crops a mask exactly as [`Self::image`]
@@ -214,7 +256,8 @@ impl Preprocess {
     ///
     /// # Shapes
     /// - input: `width × height`; output: `crop × crop`
-    pub fn mask(&self, mask: &Mask) -> Mask {
+    pub fn mask(&self, mask: &Mask) -> Result<Mask, PreprocessError> {
+        check_shape("mask", mask.width, mask.height, 1, mask.pixels.len())?;
         let (width, height) = self.resized_size(mask.width, mask.height);
         let crop = self.config.crop;
         let (left, top) = (crop_start(width, crop), crop_start(height, crop));
@@ -230,11 +273,11 @@ impl Preprocess {
             let row = nearest(top + y, mask.height, height) * mask.width as usize;
             pixels.extend(columns.iter().map(|&x| mask.pixels[row + x]));
         }
-        Mask {
+        Ok(Mask {
             width: crop,
             height: crop,
             pixels,
-        }
+        })
     }
 }
 
@@ -297,7 +340,7 @@ mod tests {
             height: 280,
             pixels: [0.485f32, 0.5, 1.0].repeat(300 * 280),
         };
-        let out = Preprocess::default().image(&image);
+        let out = Preprocess::default().image(&image).unwrap();
         assert_eq!(
             (out.height, out.width, out.data.len()),
             (224, 224, 3 * 224 * 224)
@@ -328,7 +371,7 @@ mod tests {
             height: 4,
             pixels,
         };
-        let out = config(2, 2, ResizeMode::ShorterSide).mask(&mask);
+        let out = config(2, 2, ResizeMode::ShorterSide).mask(&mask).unwrap();
         assert_eq!((out.width, out.height), (2, 2));
         assert_eq!(out.pixels, [true, false, false, true]);
     }
@@ -358,16 +401,20 @@ mod tests {
         }
         .check()
         .unwrap();
-        let image = t.image(&RgbImage {
-            width,
-            height,
-            pixels,
-        });
-        let mask = t.mask(&Mask {
-            width,
-            height,
-            pixels: marks,
-        });
+        let image = t
+            .image(&RgbImage {
+                width,
+                height,
+                pixels,
+            })
+            .unwrap();
+        let mask = t
+            .mask(&Mask {
+                width,
+                height,
+                pixels: marks,
+            })
+            .unwrap();
         for y in 0..32 {
             for x in 0..32 {
                 let marked = mask.pixels[y * 32 + x];
@@ -383,6 +430,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn inconsistent_buffers_are_refused() {
+        let image = RgbImage {
+            width: 4,
+            height: 2,
+            pixels: vec![0.0; 23],
+        };
+        assert_eq!(
+            Preprocess::default().image(&image).unwrap_err().to_string(),
+            "the image is 4x2 but holds 23 values, expected 24"
+        );
+        let mask = Mask {
+            width: 0,
+            height: 2,
+            pixels: vec![],
+        };
+        assert!(Preprocess::default().mask(&mask).is_err());
     }
 
     #[test]

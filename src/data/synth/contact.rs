@@ -54,13 +54,10 @@ pub fn contact_sheet(
     for (column, row, sample) in tiles {
         let image = sample.load_image(source, limit)?;
         let mask = sample.load_mask(source, limit, image.width, image.height)?;
-        let rgb: Vec<u8> = image
-            .pixels
-            .iter()
-            .map(|v| (v * 255.0 + 0.5) as u8)
-            .collect();
-        let full = RgbImage::from_raw(image.width, image.height, rgb)
-            .expect("a decoded image holds 3 · width · height values");
+        let full = RgbImage::from_fn(image.width, image.height, |x, y| {
+            let i = 3 * (y as usize * image.width as usize + x as usize);
+            Rgb([0, 1, 2].map(|c| (image.pixels[i + c] * 255.0 + 0.5) as u8))
+        });
         let mut small = imageops::resize(&full, tile, tile, FilterType::Triangle);
         // The mask at tile size (nearest), then its boundary pixels.
         let marked = |x: i64, y: i64| -> bool {
