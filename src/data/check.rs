@@ -43,7 +43,7 @@ impl CheckReport {
 }
 
 /// Checks a VisA tree: the three split CSVs and every file they list.
-pub fn check_visa(source: &impl Source, limit: &SizeLimit) -> CheckReport {
+pub fn check_visa(source: &(impl Source + ?Sized), limit: &SizeLimit) -> CheckReport {
     let mut samples = Vec::new();
     let mut problems = Vec::new();
     for csv in VisaSplit::FILES {
@@ -67,7 +67,7 @@ pub fn check_visa(source: &impl Source, limit: &SizeLimit) -> CheckReport {
 }
 
 /// Checks an MVTec AD tree: its layout and every image and mask in it.
-pub fn check_mvtec(source: &impl Source, limit: &SizeLimit) -> CheckReport {
+pub fn check_mvtec(source: &(impl Source + ?Sized), limit: &SizeLimit) -> CheckReport {
     let (dataset, mut problems) = scan_mvtec(source);
     let mut report = check_samples(source, &dataset.samples, limit);
     problems.append(&mut report.problems);
@@ -78,7 +78,11 @@ pub fn check_mvtec(source: &impl Source, limit: &SizeLimit) -> CheckReport {
 /// Checks the files of listed samples: each image exists, decodes whole and
 /// is within the limit; each anomaly has a mask of its image's size that
 /// marks something, and no normal sample has one.
-pub fn check_samples(source: &impl Source, samples: &[Sample], limit: &SizeLimit) -> CheckReport {
+pub fn check_samples(
+    source: &(impl Source + ?Sized),
+    samples: &[Sample],
+    limit: &SizeLimit,
+) -> CheckReport {
     let mut problems = Vec::new();
     // The size of each checked image, `None` where it failed.
     let mut images: BTreeMap<&str, Option<(u32, u32)>> = BTreeMap::new();

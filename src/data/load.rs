@@ -10,7 +10,7 @@ impl Sample {
     /// Reads and decodes the image as RGB in [0, 1].
     pub fn load_image(
         &self,
-        source: &impl Source,
+        source: &(impl Source + ?Sized),
         limit: &SizeLimit,
     ) -> Result<RgbImage<f32>, DataError> {
         let bytes = source
@@ -25,7 +25,7 @@ impl Sample {
     /// anomaly without a mask and a mask of another size than its image.
     pub fn load_mask(
         &self,
-        source: &impl Source,
+        source: &(impl Source + ?Sized),
         limit: &SizeLimit,
         width: u32,
         height: u32,

@@ -15,7 +15,7 @@ use super::source::{join, Source};
 pub const GOOD: &str = "good";
 
 /// Reads an MVTec AD tree; refuses it with every layout problem found.
-pub fn read_mvtec(source: &impl Source) -> Result<Dataset, DataError> {
+pub fn read_mvtec(source: &(impl Source + ?Sized)) -> Result<Dataset, DataError> {
     let (dataset, problems) = scan_mvtec(source);
     if problems.is_empty() {
         Ok(dataset)
@@ -27,7 +27,7 @@ pub fn read_mvtec(source: &impl Source) -> Result<Dataset, DataError> {
 /// Reads an MVTec AD tree, returning what could be read and every problem.
 /// An anomaly whose mask file is not in `ground_truth` gets no mask, which
 /// the checker reports.
-pub fn scan_mvtec(source: &impl Source) -> (Dataset, Vec<Problem>) {
+pub fn scan_mvtec(source: &(impl Source + ?Sized)) -> (Dataset, Vec<Problem>) {
     let mut samples = Vec::new();
     let mut problems = Vec::new();
     let root = match source.list("") {
@@ -103,7 +103,7 @@ pub fn scan_mvtec(source: &impl Source) -> (Dataset, Vec<Problem>) {
 }
 
 /// The PNG files of a folder; a folder that cannot be listed is a problem.
-fn pngs(source: &impl Source, folder: &str, problems: &mut Vec<Problem>) -> Vec<String> {
+fn pngs(source: &(impl Source + ?Sized), folder: &str, problems: &mut Vec<Problem>) -> Vec<String> {
     match source.list(folder) {
         Ok(listing) => listing
             .files
@@ -148,7 +148,9 @@ mod tests {
         ] {
             source.insert(path, Vec::new());
         }
-        let (dataset, problems) = scan_mvtec(&source);
+        // Through a trait object, as a shell choosing its source at run time.
+        let dynamic: &dyn Source = &source;
+        let (dataset, problems) = scan_mvtec(dynamic);
         assert!(problems.is_empty(), "{problems:?}");
         let rows: Vec<_> = dataset
             .samples

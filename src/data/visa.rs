@@ -108,7 +108,7 @@ impl FromStr for VisaSplit {
 
 /// Reads one setup of a VisA data set; refuses it with every problem its CSV
 /// has. Files are not opened: run [`super::check_visa`] for that.
-pub fn read_visa(source: &impl Source, split: VisaSplit) -> Result<Dataset, DataError> {
+pub fn read_visa(source: &(impl Source + ?Sized), split: VisaSplit) -> Result<Dataset, DataError> {
     let (dataset, problems) = scan_visa(source, split);
     if problems.is_empty() {
         Ok(dataset)
@@ -118,7 +118,7 @@ pub fn read_visa(source: &impl Source, split: VisaSplit) -> Result<Dataset, Data
 }
 
 /// Reads one setup, returning what could be read and every problem found.
-pub fn scan_visa(source: &impl Source, split: VisaSplit) -> (Dataset, Vec<Problem>) {
+pub fn scan_visa(source: &(impl Source + ?Sized), split: VisaSplit) -> (Dataset, Vec<Problem>) {
     let (samples, problems) = match source.read(split.csv()) {
         Ok(bytes) => parse_visa_csv(bytes.as_slice(), split.csv()),
         Err(error) => (Vec::new(), vec![Problem::from(error)]),

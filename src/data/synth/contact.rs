@@ -19,7 +19,7 @@ const OUTLINE: Rgb<u8> = Rgb([255, 32, 32]);
 /// Images are taken in listed order; a row stops early when the data set has
 /// fewer images.
 pub fn contact_sheet(
-    source: &impl Source,
+    source: &(impl Source + ?Sized),
     dataset: &Dataset,
     object: &str,
     columns: u32,

@@ -168,7 +168,7 @@ impl Synth {
     }
 
     /// Writes the whole data set into `sink`.
-    pub fn generate(&self, sink: &mut impl Sink) -> Result<SynthSummary, SynthError> {
+    pub fn generate(&self, sink: &mut (impl Sink + ?Sized)) -> Result<SynthSummary, SynthError> {
         match self.config.layout {
             SynthLayout::Visa => self.write_visa(sink),
             SynthLayout::Mvtec => self.write_mvtec(sink),
@@ -227,7 +227,7 @@ impl Synth {
         Ok(bytes)
     }
 
-    fn write_visa(&self, sink: &mut impl Sink) -> Result<SynthSummary, SynthError> {
+    fn write_visa(&self, sink: &mut (impl Sink + ?Sized)) -> Result<SynthSummary, SynthError> {
         let (n, m) = (self.config.normals, self.config.anomalies);
         let mut summary = SynthSummary::default();
         let mut csvs = [
@@ -283,7 +283,7 @@ impl Synth {
         Ok(summary)
     }
 
-    fn write_mvtec(&self, sink: &mut impl Sink) -> Result<SynthSummary, SynthError> {
+    fn write_mvtec(&self, sink: &mut (impl Sink + ?Sized)) -> Result<SynthSummary, SynthError> {
         let (n, m) = (self.config.normals, self.config.anomalies);
         let train = share(n, 9);
         let mut summary = SynthSummary::default();
