@@ -583,6 +583,17 @@ fn broken_prefixes_of_valid_files_never_panic() {
         }
         assert!(verify(&bytes, &limit).is_ok());
     }
+    // Every single-byte corruption, too (each byte set to 0x00 and 0xFF).
+    for bytes in [jpeg(W, H, 33), mask(W, H, 3, 2, 4)] {
+        for at in 0..bytes.len() {
+            for value in [0x00, 0xFF] {
+                let mut broken = bytes.clone();
+                broken[at] = value;
+                let _ = verify(&broken, &limit);
+                let _ = spotdiff::data::decode_mask(&broken, &limit);
+            }
+        }
+    }
     // A JPEG cut anywhere after its header is reported as truncated.
     let bytes = jpeg(W, H, 33);
     assert_eq!(
