@@ -26,6 +26,28 @@ pub struct CheckReport {
     pub problems: Vec<Problem>,
 }
 
+impl std::fmt::Display for CheckReport {
+    /// The report as `data check` prints it: a summary line, then one line
+    /// per problem.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "checked {} samples and {} files: {}",
+            self.samples,
+            self.files,
+            match self.problems.len() {
+                0 => "no problems".to_string(),
+                1 => "1 problem".to_string(),
+                n => format!("{n} problems"),
+            }
+        )?;
+        for problem in &self.problems {
+            write!(f, "\n  {problem}")?;
+        }
+        Ok(())
+    }
+}
+
 impl CheckReport {
     pub fn is_ok(&self) -> bool {
         self.problems.is_empty()

@@ -147,14 +147,14 @@ pub fn first_anomalies(samples: Vec<Sample>, shots: usize) -> Vec<Sample> {
         .collect()
 }
 
-/// Parses one split CSV. `csv` is its path relative to the root, for
+/// Parses one split CSV. `file` is its path relative to the root, for
 /// messages. Returns the good rows and a problem for every bad one; a row
 /// that repeats an earlier row's image is reported and dropped.
-pub fn parse_visa_csv(reader: impl Read, csv: &'static str) -> (Vec<Sample>, Vec<Problem>) {
+pub fn parse_visa_csv(reader: impl Read, file: &'static str) -> (Vec<Sample>, Vec<Problem>) {
     let mut problems = Vec::new();
     let problem = |line: u64, kind: ProblemKind| Problem {
-        file: csv.to_string(),
-        row: Some(Row { csv, line }),
+        file: file.to_string(),
+        row: Some(Row { csv: file, line }),
         kind,
     };
     let mut reader = csv::ReaderBuilder::new()
@@ -281,7 +281,7 @@ pub fn parse_visa_csv(reader: impl Read, csv: &'static str) -> (Vec<Sample>, Vec
                 label,
                 image: image.to_string(),
                 mask: (!mask.is_empty()).then(|| mask.to_string()),
-                row: Some(Row { csv, line }),
+                row: Some(Row { csv: file, line }),
             });
         }
     }

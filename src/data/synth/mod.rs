@@ -52,6 +52,17 @@ pub enum SynthLayout {
     Mvtec,
 }
 
+impl std::str::FromStr for SynthLayout {
+    type Err = String;
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "visa" => Ok(SynthLayout::Visa),
+            "mvtec" => Ok(SynthLayout::Mvtec),
+            _ => Err(format!("unknown layout `{name}`; choose `visa` or `mvtec`")),
+        }
+    }
+}
+
 /// Unchecked generator settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SynthConfig {
@@ -385,6 +396,19 @@ mod tests {
         assert_eq!(share(60, 6), 36);
         assert_eq!(share(5, 6), 3);
         assert_eq!(share(2, 9), 1);
+    }
+
+    #[test]
+    fn names_parse() {
+        assert_eq!("fryum".parse(), Ok(SynthClass::Fryum));
+        assert!("pcb9"
+            .parse::<SynthClass>()
+            .unwrap_err()
+            .contains("`pcb_green`, `pcb_blue`, `capsules`"));
+        assert_eq!("mvtec".parse(), Ok(SynthLayout::Mvtec));
+        for class in SynthClass::ALL {
+            assert_eq!(class.name().parse(), Ok(class));
+        }
     }
 
     #[test]

@@ -64,9 +64,20 @@ impl SynthClass {
             SynthClass::Cashew | SynthClass::Fryum => ObjectKind::SingleInstance,
         }
     }
+}
 
-    pub fn from_name(name: &str) -> Option<SynthClass> {
-        Self::ALL.into_iter().find(|c| c.name() == name)
+impl std::str::FromStr for SynthClass {
+    type Err = String;
+    fn from_str(name: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == name)
+            .ok_or_else(|| {
+                format!(
+                    "unknown class `{name}`; choose from {}",
+                    Self::ALL.map(|c| format!("`{}`", c.name())).join(", ")
+                )
+            })
     }
 }
 
