@@ -305,3 +305,43 @@ fn bilinear(canvas: &Canvas, p: P) -> [f32; 3] {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::synth::scene::{render, SynthClass};
+
+    #[test]
+    fn surface_defects_stay_on_the_objects_and_every_kind_shows() {
+        let size = 96;
+        for class in SynthClass::ALL {
+            for kind in DefectKind::ALL {
+                let mut rng = Rng::new(5, class as u64);
+                let mut scene = render(class, size, &mut Rng::new(5, 99), &mut rng);
+                let defect = Defect {
+                    kind,
+                    size: 0.09,
+                    contrast: 0.6,
+                };
+                let mut mask = vec![0u8; size * size];
+                apply(&mut scene, &defect, &mut rng, &mut mask);
+                let marked: Vec<usize> = (0..mask.len()).filter(|&i| mask[i] != 0).collect();
+                assert!(!marked.is_empty(), "{class:?} {kind:?} changed nothing");
+                assert!(marked.iter().all(|&i| mask[i] == kind.id()));
+                let surface = matches!(
+                    kind,
+                    DefectKind::Scratch
+                        | DefectKind::Crack
+                        | DefectKind::Spot
+                        | DefectKind::ColourChange
+                );
+                if surface {
+                    for &i in &marked {
+                        let p = P((i % size) as f32 + 0.5, (i / size) as f32 + 0.5);
+                        assert!(on_object(&scene, p) > 0.0, "{class:?} {kind:?} at {p:?}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -200,7 +200,9 @@ impl Synth {
         let mut defects = Vec::new();
         let mask = anomaly.then(|| {
             let mut mask = vec![0u8; size * size];
-            let count = if allow_two && rng.chance(0.2) { 2 } else { 1 };
+            // Drawn in both layouts so their images share the stream.
+            let second = rng.chance(0.2);
+            let count = if allow_two && second { 2 } else { 1 };
             // A defect that changed nothing (a tint on a black chip, say) is
             // drawn again, so every anomaly shows; 50 draws always suffice
             // in practice, and an empty mask would fail the data check.
