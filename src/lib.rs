@@ -6,7 +6,9 @@
 //! to `wasm32-unknown-unknown` for the browser app, unchanged. It does no file
 //! or network I/O of its own; the shells at the edges do.
 //!
-//! - [`data`]: VisA and MVTec AD readers, decoding, preprocessing, checks.
+//! - [`data`]: VisA and MVTec AD readers, decoding, preprocessing, checks and
+//!   the procedural data set; its `DirSource` (native only) is the one
+//!   file-system edge, everything else takes bytes.
 //! - [`metrics`]: exact AU-ROC, AU-PR, average precision, max-F1, the paper's
 //!   own threshold sweep, and PRO / AU-PRO, streamed image by image.
 //! - [`toy`]: the supplementary material's AU-PR vs AU-ROC toy example (section B).

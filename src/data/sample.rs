@@ -95,7 +95,7 @@ impl fmt::Display for Row {
 }
 
 /// One image of a data set. Only paths are held: pixels are decoded on demand
-/// (see [`super::Dataset::load_image`]).
+/// ([`Sample::load_image`], [`Sample::load_mask`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sample {
     /// The object class, e.g. `candle` or `bottle`.
