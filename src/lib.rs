@@ -6,11 +6,15 @@
 //! to `wasm32-unknown-unknown` for the browser app, unchanged. It does no file
 //! or network I/O of its own; the shells at the edges do.
 //!
+//! - [`data`]: VisA and MVTec AD readers, decoding, preprocessing, checks and
+//!   the procedural data set; its `DirSource` (native only) is the one
+//!   file-system edge, everything else takes bytes.
 //! - [`metrics`]: exact AU-ROC, AU-PR, average precision, max-F1, the paper's
 //!   own threshold sweep, and PRO / AU-PRO, streamed image by image.
 //! - [`toy`]: the supplementary material's AU-PR vs AU-ROC toy example (section B).
 //! - [`plot`]: dependency-free SVG line charts for curves and figures.
 
+pub mod data;
 pub mod metrics;
 pub mod plot;
 pub mod toy;
