@@ -205,3 +205,150 @@ fn backends_check_the_cpu_backend() {
         stdout(&output)
     );
 }
+
+fn hash_tree(root: &Path) -> Vec<(String, u64)> {
+    use std::hash::{Hash, Hasher};
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                std::fs::read(&path).unwrap().hash(&mut hasher);
+                files.push((
+                    path.strip_prefix(root).unwrap().display().to_string(),
+                    hasher.finish(),
+                ));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn synth(out: &Path, seed: &str) -> Output {
+    spotdiff(&[
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--seed",
+        seed,
+        "--size",
+        "64",
+        "--normals",
+        "4",
+        "--anomalies",
+        "3",
+        "--classes",
+        "cashew,capsules",
+    ])
+}
+
+#[test]
+fn synth_writes_a_checked_visa_tree_deterministically() {
+    let dir = temp_dir("synth_determinism");
+    let (first, second, other) = (dir.join("a"), dir.join("b"), dir.join("c"));
+    for (out, seed) in [(&first, "7"), (&second, "7"), (&other, "8")] {
+        let output = synth(out, seed);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    // 2 classes x (4 normal + 3 anomalous images + 3 masks) + 3 CSVs + synth.json.
+    let files = hash_tree(&first);
+    assert_eq!(files.len(), 2 * (4 + 3 + 3) + 3 + 1);
+    assert_eq!(files, hash_tree(&second));
+    assert_ne!(files, hash_tree(&other));
+    let csv = std::fs::read_to_string(first.join("split_csv/1cls.csv")).unwrap();
+    assert_eq!(csv.lines().next(), Some("object,split,label,image,mask"));
+    assert_eq!(csv.lines().count(), 1 + 2 * (4 + 3));
+
+    let output = spotdiff(&["data", "check", first.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("no problems"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn synth_refuses_to_overwrite_and_bad_flags() {
+    let dir = temp_dir("synth_refusals");
+    std::fs::write(dir.join("keep.txt"), "precious").unwrap();
+    let output = synth(&dir, "1");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("already exists and is not empty"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("keep.txt")).unwrap(),
+        "precious"
+    );
+
+    let out = dir.join("new");
+    let output = spotdiff(&["synth", "--out", out.to_str().unwrap(), "--layout", "coco"]);
+    assert!(
+        stderr(&output).contains("unknown layout `coco`; choose `visa` or `mvtec`"),
+        "{}",
+        stderr(&output)
+    );
+    let output = spotdiff(&[
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--classes",
+        "widget",
+    ]);
+    assert!(
+        stderr(&output).contains("--classes:"),
+        "{}",
+        stderr(&output)
+    );
+    let output = spotdiff(&["synth", "--out", out.to_str().unwrap(), "--size", "8"]);
+    assert!(
+        stderr(&output).contains("`size` 8 is outside 64..=4096 pixels"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!out.exists(), "nothing is written for refused settings");
+}
+
+#[test]
+fn data_check_reports_every_problem_and_fails() {
+    let dir = temp_dir("data_check_problems");
+    let root = dir.join("set");
+    assert!(synth(&root, "3").status.success());
+    std::fs::remove_file(root.join("cashew/Data/Images/Normal/0000.JPG")).unwrap();
+    std::fs::write(
+        root.join("capsules/Data/Masks/Anomaly/000.png"),
+        b"not a png",
+    )
+    .unwrap();
+    let output = spotdiff(&["data", "check", root.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let report = stdout(&output);
+    assert!(
+        report.contains("cashew/Data/Images/Normal/0000.JPG"),
+        "{report}"
+    );
+    assert!(
+        report.contains("capsules/Data/Masks/Anomaly/000.png"),
+        "{report}"
+    );
+    assert!(
+        stderr(&output).contains("problem(s); fix them before training"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = spotdiff(&["data", "check", dir.join("absent").to_str().unwrap()]);
+    assert!(
+        stderr(&output).contains("is not a folder"),
+        "{}",
+        stderr(&output)
+    );
+}

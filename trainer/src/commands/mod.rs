@@ -1,14 +1,18 @@
 mod backends;
+mod data;
 mod metrics;
+mod synth;
 mod toy;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, DataCommand};
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Metrics { file, json } => metrics::run(&file, json),
         Command::Toy { json, plot } => toy::run(json, plot.as_deref()),
         Command::Backends => backends::run(),
+        Command::Synth(args) => synth::run(&args),
+        Command::Data(DataCommand::Check { root, layout }) => data::check(&root, layout.as_deref()),
     }
 }
 
