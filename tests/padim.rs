@@ -488,3 +488,61 @@ fn malformed_statistics_bytes_get_clear_messages() {
     }
     assert!(PadimStats::from_bytes(&garbage).is_err());
 }
+
+/// ResNet-18-sized timing (layer1 64x56x56, layer2 128x28x28, layer3
+/// 256x14x14, d = 100, input 224): run with
+/// `cargo test --release -p spotdiff --test padim -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing, run in release by hand"]
+fn timing_resnet18_sized() {
+    let channels = [64, 128, 256];
+    let grids = [[56, 56], [28, 28], [14, 14]];
+    let images = 64;
+    let batch = 8;
+    let mut rng = Features(7);
+    let data: Vec<Vec<Vec<f32>>> = (0..batch)
+        .map(|_| rng.image(&channels, &grids, 0.5))
+        .collect();
+    let maps: Vec<Vec<FeatureMap<'_>>> = data
+        .iter()
+        .map(|image| {
+            image
+                .iter()
+                .zip(channels)
+                .zip(grids)
+                .map(|((d, c), [h, w])| FeatureMap::new(d, c, h, w))
+                .collect()
+        })
+        .collect();
+    let selection = ChannelSelection::random(&channels, 100, 1024).unwrap();
+    let mut fitter =
+        PadimFitter::new(selection, MapSize::new(224, 224), PADIM_REGULARISER).unwrap();
+    let start = std::time::Instant::now();
+    // The same 8 images repeated: the arithmetic is what is timed.
+    for _ in 0..images / batch {
+        fitter.push_batch(&maps).unwrap();
+    }
+    let pushed = start.elapsed();
+    let start = std::time::Instant::now();
+    let stats = fitter.finish().unwrap();
+    let finished = start.elapsed();
+    let start = std::time::Instant::now();
+    let scored = 16;
+    for i in 0..scored {
+        let map = stats.anomaly_map(&maps[i % batch]).unwrap();
+        assert!(map.max().is_finite());
+    }
+    let scoring = start.elapsed();
+    let start = std::time::Instant::now();
+    for i in 0..scored {
+        stats.distance_map(&maps[i % batch]).unwrap();
+    }
+    println!("distance maps alone: {:.2?}", start.elapsed());
+    println!(
+        "fit: {images} images in {pushed:.2?} ({:.1} images/s), finish {finished:.2?}; \
+         score: {scored} images in {scoring:.2?} ({:.1} images/s); statistics {} bytes",
+        images as f64 / pushed.as_secs_f64(),
+        scored as f64 / scoring.as_secs_f64(),
+        stats.to_bytes().len()
+    );
+}

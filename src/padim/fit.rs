@@ -128,28 +128,16 @@ impl PadimFitter {
             return Ok(());
         };
         for_each_blocks_mut(&mut self.sums, block, |first_position, chunk| {
-            let mut x = vec![0.0f64; d];
+            let mut xs = vec![0.0f64; embeddings.len() * d];
             for (offset, sums) in chunk.chunks_exact_mut(block).enumerate() {
                 let position = first_position + offset;
                 let shift = first.at(position);
-                let (sum, cross) = sums.split_at_mut(d);
-                for e in &embeddings {
+                for (x, e) in xs.chunks_exact_mut(d).zip(&embeddings) {
                     for ((x, &v), &k) in x.iter_mut().zip(e.at(position)).zip(shift) {
                         *x = f64::from(v) - f64::from(k);
                     }
-                    for (s, &x) in sum.iter_mut().zip(&x) {
-                        *s += x;
-                    }
-                    let mut start = 0;
-                    for i in 0..d {
-                        let xi = x[i];
-                        let row = &mut cross[start..start + d - i];
-                        start += d - i;
-                        for (c, &xj) in row.iter_mut().zip(&x[i..]) {
-                            *c += xi * xj;
-                        }
-                    }
                 }
+                accumulate(sums, &xs, d);
             }
         });
         self.images += embeddings.len() as u64;
@@ -270,6 +258,52 @@ impl PadimFitter {
             mean,
             factor,
         )
+    }
+}
+
+/// Adds the rows of `xs` (`n x d`, row-major) to one position's `sums`:
+/// `d` sums, then the packed upper triangle of the cross-products.
+///
+/// Four images are added per pass over the triangle, so each accumulator is
+/// loaded and stored once per four rank-1 updates.
+fn accumulate(sums: &mut [f64], xs: &[f64], d: usize) {
+    let (sum, cross) = sums.split_at_mut(d);
+    for x in xs.chunks_exact(d) {
+        for (s, &x) in sum.iter_mut().zip(x) {
+            *s += x;
+        }
+    }
+    let mut groups = xs.chunks_exact(4 * d);
+    for group in &mut groups {
+        let (x0, rest) = group.split_at(d);
+        let (x1, rest) = rest.split_at(d);
+        let (x2, x3) = rest.split_at(d);
+        let mut start = 0;
+        for i in 0..d {
+            let row = &mut cross[start..start + d - i];
+            start += d - i;
+            let (a0, a1, a2, a3) = (x0[i], x1[i], x2[i], x3[i]);
+            for ((((c, &b0), &b1), &b2), &b3) in row
+                .iter_mut()
+                .zip(&x0[i..])
+                .zip(&x1[i..])
+                .zip(&x2[i..])
+                .zip(&x3[i..])
+            {
+                *c += a0 * b0 + a1 * b1 + a2 * b2 + a3 * b3;
+            }
+        }
+    }
+    for x in groups.remainder().chunks_exact(d) {
+        let mut start = 0;
+        for i in 0..d {
+            let row = &mut cross[start..start + d - i];
+            start += d - i;
+            let a = x[i];
+            for (c, &b) in row.iter_mut().zip(&x[i..]) {
+                *c += a * b;
+            }
+        }
     }
 }
 

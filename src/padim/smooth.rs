@@ -53,43 +53,40 @@ impl GaussianFilter {
     /// Smooths `map`, keeping its size.
     pub fn apply(&self, map: &ScoreMap) -> ScoreMap {
         let MapSize { height, width } = map.size();
-        let mut rows: Vec<f64> = map.values().iter().map(|&v| f64::from(v)).collect();
-        let mut line = Vec::new();
-        let mut out = Vec::new();
-        for y in 0..height {
-            line.clear();
-            line.extend_from_slice(&rows[y * width..][..width]);
-            self.filter_line(&line, &mut out);
-            rows[y * width..][..width].copy_from_slice(&out);
-        }
-        for x in 0..width {
-            line.clear();
-            line.extend((0..height).map(|y| rows[y * width + x]));
-            self.filter_line(&line, &mut out);
-            for (y, &v) in out.iter().enumerate() {
-                rows[y * width + x] = v;
+        let radius = self.radius();
+        // Along rows: each row extended by `radius` reflected values on both
+        // sides, then one multiply-add pass per kernel tap, which vectorises
+        // (a dot product per output would not, its sum being sequential).
+        let mut horizontal = vec![0.0f64; height * width];
+        let mut extended = vec![0.0f64; width + 2 * radius];
+        for (row, out) in map
+            .values()
+            .chunks_exact(width)
+            .zip(horizontal.chunks_exact_mut(width))
+        {
+            for (i, e) in extended.iter_mut().enumerate() {
+                *e = f64::from(row[reflect(i as i64 - radius as i64, width)]);
+            }
+            for (k, &w) in self.kernel.iter().enumerate() {
+                for (o, &v) in out.iter_mut().zip(&extended[k..k + width]) {
+                    *o += w * v;
+                }
             }
         }
-        let values = rows.into_iter().map(|v| v as f32).collect();
-        ScoreMap::from_parts(map.size(), values)
-    }
-
-    fn filter_line(&self, line: &[f64], out: &mut Vec<f64>) {
-        let n = line.len();
-        let radius = self.radius();
-        // The line extended by `radius` on each side, so the inner loop is a
-        // plain dot product.
-        let extended: Vec<f64> = (0..n + 2 * radius)
-            .map(|i| line[reflect(i as i64 - radius as i64, n)])
-            .collect();
-        out.clear();
-        out.extend((0..n).map(|i| {
-            extended[i..i + self.kernel.len()]
-                .iter()
-                .zip(&self.kernel)
-                .map(|(v, w)| v * w)
-                .sum::<f64>()
-        }));
+        // Along columns: whole rows at a time, so memory is read in order.
+        let mut out = vec![0.0f64; height * width];
+        for (y, out_row) in out.chunks_exact_mut(width).enumerate() {
+            for (k, &w) in self.kernel.iter().enumerate() {
+                let source = reflect(y as i64 + k as i64 - radius as i64, height);
+                for (o, &v) in out_row
+                    .iter_mut()
+                    .zip(&horizontal[source * width..][..width])
+                {
+                    *o += w * v;
+                }
+            }
+        }
+        ScoreMap::from_parts(map.size(), out.into_iter().map(|v| v as f32).collect())
     }
 }
 
