@@ -3,6 +3,9 @@
 //! and anomalib, without the neural network: the backbone's feature maps come
 //! in as plain f32 arrays, so this module runs on any backend and in wasm32.
 //!
+//! Settings live in [`PadimConfig`] (d, seed, regulariser; presets for
+//! ResNet-18 and ResNet-50), which makes a [`PadimFitter`].
+//!
 //! 1. [`ChannelSelection::embed`]: layer2 and layer3 are resampled (nearest)
 //!    to layer1's grid, concatenated, and a fixed random subset of `d`
 //!    channels is kept (R18: 448 -> 100, R50: 1792 -> 550).
@@ -17,6 +20,7 @@
 
 mod cholesky;
 mod codec;
+mod config;
 mod embedding;
 mod error;
 mod fit;
@@ -29,6 +33,7 @@ mod size;
 mod smooth;
 mod stats;
 
+pub use config::{PadimConfig, PADIM_SEED};
 pub use embedding::{Embedding, FeatureMap};
 pub use error::PadimError;
 pub use fit::{Moments, PadimFitter, PADIM_REGULARISER};
