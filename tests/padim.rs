@@ -165,6 +165,12 @@ fn smoothing_a_map_smaller_than_the_kernel_matches_scipy() {
     let [h, w] = f.smoothing.size;
     let map = ScoreMap::new(MapSize::new(h, w), f.smoothing.input.clone()).unwrap();
     let smoothed = GaussianFilter::new(PADIM_SIGMA).unwrap().apply(&map);
+    assert_eq!(
+        ScoreMap::new(MapSize::new(h, w), vec![0.0; 3])
+            .unwrap_err()
+            .to_string(),
+        "a 5x7 (height x width) map needs 35 values, but 3 were given: pass the values row-major"
+    );
     assert_close("smoothed", &widen(smoothed.values()), &f.smoothing.output);
 }
 
@@ -238,7 +244,7 @@ fn streaming_fit_in_any_order_and_batching_equals_two_pass() {
         }
         assert_eq!(fitter.images(), 13);
         for p in 0..20 {
-            let xs: Vec<&[f32]> = embeddings.iter().map(|e| e.at(p)).collect();
+            let xs: Vec<&[f32]> = embeddings.iter().map(|e| e.get(p).unwrap()).collect();
             let mean: Vec<f64> = (0..d)
                 .map(|k| xs.iter().map(|x| f64::from(x[k])).sum::<f64>() / n)
                 .collect();
@@ -436,6 +442,12 @@ fn malformed_statistics_bytes_get_clear_messages() {
             "the PaDiM statistics end early: reading the layer channel counts needs 17179869180 bytes, but only {} remain; the file is truncated",
             bytes.len() - 16
         )
+    );
+    let mut many_channels = bytes.clone();
+    many_channels[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert_eq!(
+        decode(&many_channels),
+        "the layers have 4294967323 channels in all, more than the 2^32 - 1 PaDiM can index"
     );
     // Offsets: magic 8, version 4, layer count 4 + 3·4, d 4, indices 10·4.
     let indices = 8 + 4 + 4 + 12 + 4;

@@ -49,8 +49,14 @@ impl Embedding {
         &self.values
     }
 
-    /// The `d` values at grid position `position` (`y * width + x`).
-    pub fn at(&self, position: usize) -> &[f32] {
+    /// The `d` values at grid position `position` (`y * width + x`), or
+    /// `None` beyond the grid.
+    pub fn get(&self, position: usize) -> Option<&[f32]> {
+        self.values.chunks_exact(self.d).nth(position)
+    }
+
+    /// As [`Embedding::get`], for positions known to be on the grid.
+    pub(crate) fn at(&self, position: usize) -> &[f32] {
         &self.values[position * self.d..][..self.d]
     }
 }
@@ -163,7 +169,8 @@ mod tests {
         let e = selection.embed(&layers).unwrap();
         assert_eq!(e.grid(), MapSize::new(2, 2));
         assert_eq!(e.values(), &[20.0, 0.0, 20.0, 1.0, 20.0, 2.0, 20.0, 3.0]);
-        assert_eq!(e.at(3), &[20.0, 3.0]);
+        assert_eq!(e.get(3), Some(&[20.0, 3.0][..]));
+        assert_eq!(e.get(4), None);
     }
 
     #[test]

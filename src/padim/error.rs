@@ -55,9 +55,19 @@ pub enum PadimError {
     GridMismatch { expected: MapSize, got: MapSize },
     #[error("the size {size} is empty: maps and input images need at least one pixel")]
     EmptySize { size: MapSize },
+    #[error(
+        "a {size} map needs {expected} values, but {got} were given: pass the values row-major"
+    )]
+    MapLength {
+        size: MapSize,
+        expected: usize,
+        got: usize,
+    },
     #[error("the covariance regulariser {0} must be a finite number > 0, such as PaDiM's 0.01")]
     InvalidRegulariser(f64),
-    #[error("the Gaussian smoothing sigma {0} must be a finite number > 0, such as PaDiM's 4")]
+    #[error(
+        "the Gaussian smoothing sigma {0} must be a finite number in (0, 10000], such as PaDiM's 4"
+    )]
     InvalidSigma(f64),
     #[error("PaDiM was fitted on {images} image(s): the unbiased covariance needs at least 2 (more than d is better)")]
     TooFewImages { images: u64 },

@@ -18,8 +18,8 @@ impl ScoreMap {
             .checked_area()
             .ok_or(PadimError::SizeOverflow { what: "the map" })?;
         if values.len() != expected {
-            return Err(PadimError::StatsLength {
-                what: "score map",
+            return Err(PadimError::MapLength {
+                size,
                 expected,
                 got: values.len(),
             });

@@ -77,15 +77,15 @@ impl ChannelSelection {
                 total,
             });
         }
-        let mut seen = vec![false; total];
-        for &index in &indices {
-            let slot = seen
-                .get_mut(index)
-                .ok_or(PadimError::ChannelOutOfRange { index, total })?;
-            if *slot {
-                return Err(PadimError::DuplicateChannel { index });
-            }
-            *slot = true;
+        if let Some(&index) = indices.iter().find(|&&i| i >= total) {
+            return Err(PadimError::ChannelOutOfRange { index, total });
+        }
+        // Sorting a copy rather than marking a table of `total` flags: the
+        // layer sizes may come from untrusted bytes and claim 2^32 channels.
+        let mut sorted = indices.clone();
+        sorted.sort_unstable();
+        if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(PadimError::DuplicateChannel { index: pair[0] });
         }
         Ok(Self {
             layer_channels: layer_channels.to_vec(),

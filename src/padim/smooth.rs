@@ -25,8 +25,9 @@ pub struct GaussianFilter {
 impl GaussianFilter {
     /// The filter of standard deviation `sigma` pixels, truncated at 4σ.
     pub fn new(sigma: f64) -> Result<Self, PadimError> {
-        // Beyond 1e6 px the kernel would not fit in memory anyway.
-        if !(sigma.is_finite() && sigma > 0.0 && sigma <= 1e6) {
+        // The cap keeps the kernel (8σ + 1 taps) small; far below it a map of
+        // any real image size is already smoothed to a constant.
+        if !(sigma.is_finite() && sigma > 0.0 && sigma <= 1e4) {
             return Err(PadimError::InvalidSigma(sigma));
         }
         let radius = (4.0 * sigma + 0.5) as usize;
