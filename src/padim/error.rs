@@ -84,6 +84,8 @@ pub enum PadimError {
     CovarianceOverflow { row: usize, column: usize },
     #[error("position {position} is out of range: the grid has {positions} positions, numbered row by row from 0")]
     PositionOutOfRange { position: usize, positions: usize },
+    #[error("cannot allocate {bytes} bytes for {what}: choose a smaller d or input size")]
+    OutOfMemory { what: &'static str, bytes: u128 },
     #[error("the sizes in the PaDiM statistics overflow: {what} is too large for this machine; the data is corrupted")]
     SizeOverflow { what: &'static str },
     #[error("the PaDiM statistics hold {got} {what} values, expected {expected}: the statistics are corrupted or incomplete")]

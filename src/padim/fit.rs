@@ -98,14 +98,10 @@ impl PadimFitter {
             .iter()
             .map(|layers| self.selection.embed(layers.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
-        let Some(grid) = self
-            .first
-            .as_ref()
-            .map(Embedding::grid)
-            .or_else(|| embeddings.first().map(Embedding::grid))
-        else {
+        if embeddings.is_empty() {
             return Ok(());
-        };
+        }
+        let grid = self.first.as_ref().unwrap_or(&embeddings[0]).grid();
         for e in &embeddings {
             if e.grid() != grid {
                 return Err(PadimError::GridMismatch {
@@ -121,12 +117,17 @@ impl PadimFitter {
             let len = positions
                 .checked_mul(block)
                 .ok_or(PadimError::SizeOverflow { what: "the sums" })?;
-            self.sums = vec![0.0; len];
-            self.first = embeddings.first().cloned();
+            // R50 at 224 px needs about 3.8 GB here: fail with a message
+            // rather than abort, above all in a browser's 4 GB wasm memory.
+            self.sums
+                .try_reserve_exact(len)
+                .map_err(|_| PadimError::OutOfMemory {
+                    what: "the covariance sums",
+                    bytes: len as u128 * 8,
+                })?;
+            self.sums.resize(len, 0.0);
         }
-        let Some(first) = &self.first else {
-            return Ok(());
-        };
+        let first = &*self.first.get_or_insert_with(|| embeddings[0].clone());
         for_each_blocks_mut(&mut self.sums, block, |first_position, chunk| {
             let mut xs = vec![0.0f64; embeddings.len() * d];
             for (offset, sums) in chunk.chunks_exact_mut(block).enumerate() {
