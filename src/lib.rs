@@ -11,10 +11,12 @@
 //!   file-system edge, everything else takes bytes.
 //! - [`metrics`]: exact AU-ROC, AU-PR, average precision, max-F1, the paper's
 //!   own threshold sweep, and PRO / AU-PRO, streamed image by image.
+//! - [`padim`]: the PaDiM detector on plain feature maps: streaming fit, scoring, stored statistics.
 //! - [`toy`]: the supplementary material's AU-PR vs AU-ROC toy example (section B).
 //! - [`plot`]: dependency-free SVG line charts for curves and figures.
 
 pub mod data;
 pub mod metrics;
+pub mod padim;
 pub mod plot;
 pub mod toy;
