@@ -5,10 +5,14 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 wasm_target := "wasm32-unknown-unknown"
 
-# The toy example of the paper's supplementary material, with its figures.
+# The main job so far: the toy example with its figures, then the default
+# generated data set (6 classes, 256 px) with contact sheets, checked.
 demo:
+    rm -rf target/demo
     cargo run -p spotdiff-trainer -- toy --plot target/demo
-    @echo "figures: target/demo/fig9_model_a.svg, target/demo/fig10_model_b.svg"
+    cargo run -p spotdiff-trainer -- synth --out target/demo/data --seed 0 --contact-sheet
+    cargo run -p spotdiff-trainer -- data check target/demo/data
+    @echo "figures: target/demo/fig9_model_a.svg, target/demo/fig10_model_b.svg; data set and contact sheets: target/demo/data"
 
 # Every check, in CI's order. Installs what it needs when missing.
 test: setup
@@ -36,9 +40,16 @@ wasm: setup
     wasm-bindgen --target web --out-dir web/pkg target/{{wasm_target}}/debug/spotdiff_web.wasm
     ls -l web/pkg/spotdiff_web_bg.wasm
 
-# Regenerates the scikit-learn reference values the metric tests compare against.
+# Regenerates the reference values (scikit-learn, NumPy, SciPy) the tests compare against.
 fixtures: python-env
     .venv/bin/python tests/fixtures/make_metrics_fixtures.py
+    .venv/bin/python tests/fixtures/make_padim_fixtures.py
+
+# Time to generate the default demo data set (6 classes, 256 px).
+bench-synth:
+    rm -rf target/bench-data/synth
+    mkdir -p target/bench-data
+    cargo bench -q --bench synth -- target/bench-data/synth
 
 # AU-ROC + AU-PR + max-F1 on 10^7 and 10^8 tied random scores, against scikit-learn on the same data.
 bench-metrics: python-env

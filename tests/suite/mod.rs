@@ -1,3 +1,5 @@
+mod data;
 mod metrics_errors;
 mod metrics_reference;
 mod metrics_streaming;
+mod padim;
