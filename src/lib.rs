@@ -13,10 +13,12 @@
 //!   own threshold sweep, and PRO / AU-PRO, streamed image by image.
 //! - [`padim`]: the PaDiM detector on plain feature maps: streaming fit, scoring, stored statistics.
 //! - [`toy`]: the supplementary material's AU-PR vs AU-ROC toy example (section B).
+//! - [`report`]: per-class tables (Tables 7–14) and scatter plots (Fig. 7/8).
 //! - [`plot`]: dependency-free SVG line charts for curves and figures.
 
 pub mod data;
 pub mod metrics;
 pub mod padim;
 pub mod plot;
+pub mod report;
 pub mod toy;

@@ -16,11 +16,21 @@ const MARGIN_TOP: f64 = 40.0;
 const MARGIN_BOTTOM: f64 = 50.0;
 const GAP: f64 = 40.0;
 
-/// One named polyline.
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// A polyline through the points in order (curves).
+    Line,
+    /// A marker at each point (scatter plots).
+    Points,
+}
+
+/// One named series of points.
 #[derive(Debug, Clone)]
 pub struct Series {
     pub label: String,
     pub points: Vec<CurvePoint>,
+    pub style: Style,
 }
 
 /// One chart with both axes spanning [0, 1].
@@ -93,15 +103,29 @@ fn draw_panel(svg: &mut String, panel: &Panel, left: f64, top: f64) {
     );
     for (index, series) in panel.series.iter().enumerate() {
         let colour = PALETTE[index % PALETTE.len()];
-        let mut path = String::new();
-        for point in &series.points {
-            let _ = write!(path, "{:.2},{:.2} ", x(point.x), y(point.y));
+        match series.style {
+            Style::Line => {
+                let mut path = String::new();
+                for point in &series.points {
+                    let _ = write!(path, "{:.2},{:.2} ", x(point.x), y(point.y));
+                }
+                let _ = write!(
+                    svg,
+                    r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
+                    path.trim_end()
+                );
+            }
+            Style::Points => {
+                for point in &series.points {
+                    let _ = write!(
+                        svg,
+                        r#"<circle cx="{:.2}" cy="{:.2}" r="4" fill="{colour}" fill-opacity="0.8"/>"#,
+                        x(point.x),
+                        y(point.y)
+                    );
+                }
+            }
         }
-        let _ = write!(
-            svg,
-            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
-            path.trim_end()
-        );
         let legend_y = top + PANEL - 12.0 - 16.0 * (panel.series.len() - 1 - index) as f64;
         let _ = write!(
             svg,
@@ -137,6 +161,7 @@ mod tests {
             series: vec![Series {
                 label: "model".into(),
                 points: vec![CurvePoint { x: 0.0, y: 0.0 }, CurvePoint { x: 1.0, y: 1.0 }],
+                style: Style::Line,
             }],
         };
         let svg = figure("Fig", &[panel]);
@@ -152,5 +177,27 @@ mod tests {
             MARGIN_TOP + 10.0
         );
         assert!(svg.contains(&expected), "{svg}");
+    }
+
+    #[test]
+    fn points_are_drawn_as_markers() {
+        let panel = Panel {
+            title: "scatter".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            series: vec![Series {
+                label: "s".into(),
+                points: vec![CurvePoint { x: 0.5, y: 0.5 }],
+                style: Style::Points,
+            }],
+        };
+        let svg = figure("Fig", &[panel]);
+        let centre = format!(
+            r#"<circle cx="{:.2}" cy="{:.2}""#,
+            MARGIN_LEFT + PANEL / 2.0,
+            MARGIN_TOP + 10.0 + PANEL / 2.0
+        );
+        assert!(svg.contains(&centre), "{svg}");
+        assert!(!svg.contains("<polyline"));
     }
 }

@@ -3,3 +3,4 @@ mod metrics_errors;
 mod metrics_reference;
 mod metrics_streaming;
 mod padim;
+mod report;

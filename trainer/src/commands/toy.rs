@@ -3,7 +3,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 use spotdiff::metrics::Curve;
-use spotdiff::plot::{self, Panel, Series};
+use spotdiff::plot::{self, Panel, Series, Style};
 use spotdiff::toy::{self, SeedValues, ToyReport};
 
 use super::write_atomically;
@@ -122,6 +122,7 @@ fn write_figures(reports: &[ToyReport], dir: &Path) -> anyhow::Result<()> {
             vec![Series {
                 label: format!("model {name}"),
                 points: curve.points,
+                style: Style::Line,
             }]
         };
         let m = &report.metrics;
