@@ -19,8 +19,9 @@ test: setup
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo test --workspace
-    just wasm
+    just web
     cargo check -p spotdiff-trainer --features wgpu,cuda
+    just browser-test
 
 # Installs the wasm target and wasm-bindgen-cli at the version Cargo.lock pins.
 setup:
@@ -34,11 +35,30 @@ setup:
         cargo install wasm-bindgen-cli --version "$want"
     fi
 
-# Builds the core for the browser and generates its JavaScript bindings in web/pkg.
-wasm: setup
-    cargo build -p spotdiff-web --target {{wasm_target}}
-    wasm-bindgen --target web --out-dir web/pkg target/{{wasm_target}}/debug/spotdiff_web.wasm
-    ls -l web/pkg/spotdiff_web_bg.wasm
+# Builds the web app: the core for the browser (release), optimised by Debian's
+# wasm-opt when present (before wasm-bindgen: after it, binaryen 108 breaks the
+# module), and its JavaScript bindings in www/pkg.
+web: setup
+    cargo build --release -p spotdiff-web --target {{wasm_target}}
+    mkdir -p target/web
+    if command -v wasm-opt >/dev/null; then \
+        wasm-opt -Oz target/{{wasm_target}}/release/spotdiff_web.wasm -o target/web/spotdiff_web.wasm; \
+    else \
+        cp target/{{wasm_target}}/release/spotdiff_web.wasm target/web/spotdiff_web.wasm; \
+    fi
+    wasm-bindgen --target web --out-dir www/pkg target/web/spotdiff_web.wasm
+    ls -l www/pkg/spotdiff_web_bg.wasm
+
+# Serves www/ (after `just web`) on http://127.0.0.1:8000.
+serve:
+    python3 -m http.server 8000 --bind 127.0.0.1 --directory www
+
+# Browser tests: Debian's Chromium headless, driven by playwright-core (installed when missing).
+browser-test:
+    [ -x /usr/bin/chromium ] || (apt-get update -qq && apt-get install -y -qq chromium)
+    [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
+    [ -f www/pkg/spotdiff_web.js ] || just web
+    node --test tests/browser/
 
 # Regenerates the reference values (scikit-learn, NumPy, SciPy) the tests compare against.
 fixtures: python-env

@@ -17,13 +17,13 @@
 //! and 16.7%; the printed values follow from precision = TP/FP = 1/10.
 //! [`ToyReport`] computes both, so the discrepancy is shown, not asserted.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::metrics::{self, BinaryMetrics, Curve, CurvePoint, MetricsError, OperatingPoint};
 
 /// `steps` consecutive threshold steps, each adding the same counts.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
     pub steps: u32,
     pub true_positives_per_step: u64,
@@ -284,6 +284,15 @@ pub fn agrees(computed: f64, printed: f64) -> bool {
 }
 
 impl ToyReport {
+    /// The report of `model`, with the seed's printed values when it is one
+    /// of the seed's models.
+    pub fn for_model(model: ToyModel) -> Result<Self, MetricsError> {
+        match Self::seed_reports().into_iter().find(|r| r.model == model) {
+            Some(report) => Ok(report),
+            None => Self::new(model, None),
+        }
+    }
+
     pub fn new(model: ToyModel, seed: Option<SeedValues>) -> Result<Self, MetricsError> {
         let metrics = model.metrics()?;
         let operating_points = model.operating_points()?;
@@ -485,6 +494,36 @@ mod tests {
         assert!(
             lesson.starts_with("Model A has the higher AU-ROC (99.5% vs 98.5%), yet model B"),
             "{lesson}"
+        );
+    }
+
+    #[test]
+    fn seed_models_built_from_parameters_get_the_seed_values() {
+        let rebuilt = ToyModel::new(
+            "B",
+            100,
+            100_000,
+            vec![
+                Segment {
+                    steps: 90,
+                    true_positives_per_step: 1,
+                    false_positives_per_step: 0,
+                },
+                Segment {
+                    steps: 10,
+                    true_positives_per_step: 1,
+                    false_positives_per_step: 3000,
+                },
+            ],
+        )
+        .unwrap();
+        assert!(ToyReport::for_model(rebuilt).unwrap().seed.is_some());
+        let other = ToyModel::new("B", 100, 99_999, ToyModel::seed_model_b().schedule).unwrap();
+        let report = ToyReport::for_model(other).unwrap();
+        assert_eq!(report.seed, None);
+        assert_eq!(
+            report.explanation,
+            "The seed prints no values for this model."
         );
     }
 
