@@ -8,7 +8,7 @@
 //! Gaussian's mass, so it stands for either. Reflection is repeated for
 //! kernels wider than the image (torchvision refuses those).
 
-use super::error::{check_image, AugmentError};
+use super::error::{check_image, check_interval, AugmentError};
 use crate::data::RgbImage;
 
 /// The unnormalised kernel `exp(−x²/2σ²)` for `x` in `−r..=r`,
@@ -18,6 +18,18 @@ pub(crate) fn gaussian_taps(sigma: f64) -> Vec<f64> {
     (-radius..=radius)
         .map(|x| (-0.5 * (x * x) as f64 / (sigma * sigma)).exp())
         .collect()
+}
+
+/// Checks the blur's σ range, as the view augmentations draw it.
+pub(crate) fn check_blur_sigma(sigma: [f64; 2]) -> Result<(), AugmentError> {
+    check_interval(
+        "blur_sigma",
+        sigma,
+        0.0,
+        true,
+        1e3,
+        "a σ interval in pixels with 0 < low <= high <= 1000 (the weak view: [0.1, 0.3], SimSiam: [0.1, 2])",
+    )
 }
 
 /// Whole-sample reflection of index `i` into `0..n` (period `2(n − 1)`).

@@ -248,7 +248,15 @@ impl JitterDraw {
         check_image(image)?;
         let mut image = image.clone();
         for &op in &self.order {
-            if let Some(factor) = self.factors[op] {
+            // The fields are public, so the order may name no op.
+            let Some(&factor) = self.factors.get(op) else {
+                return Err(AugmentError::Setting {
+                    field: "order",
+                    value: format!("{:?}", self.order),
+                    expected: "op numbers 0-3 (brightness, contrast, saturation, hue)",
+                });
+            };
+            if let Some(factor) = factor {
                 image = match op {
                     0 => adjust_brightness(&image, factor)?,
                     1 => adjust_contrast(&image, factor)?,
@@ -308,6 +316,16 @@ mod tests {
         assert_eq!(draw.factors, [None; 4]);
         let image = pixel(0.1, 0.2, 0.3);
         assert_eq!(draw.apply(&image).unwrap(), image);
+    }
+
+    #[test]
+    fn an_order_naming_no_op_is_refused() {
+        let draw = JitterDraw {
+            order: [0, 1, 2, 7],
+            factors: [None, None, None, Some(0.1)],
+        };
+        let error = draw.apply(&pixel(0.1, 0.2, 0.3)).unwrap_err().to_string();
+        assert!(error.starts_with("`order` is [0, 1, 2, 7]"), "{error}");
     }
 
     #[test]

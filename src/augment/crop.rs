@@ -59,7 +59,8 @@ impl Rect {
 /// the position is uniform. When no try fits: the centre crop of the whole
 /// image narrowed to the nearest ratio in range.
 ///
-/// `scale` and `ratio` must be checked intervals (`0 < low <= high`).
+/// `scale` and `ratio` are meant as checked intervals (`0 < low <= high`,
+/// as the configs check); other values give the fallback crop, never a panic.
 pub fn random_resized_crop(
     width: u32,
     height: u32,
@@ -117,11 +118,11 @@ pub fn crop_resize(
             expected: "a non-empty rectangle inside the image",
         });
     }
-    if width == 0 || height == 0 {
+    if width == 0 || height == 0 || u64::from(width) * u64::from(height) > u64::from(u32::MAX) {
         return Err(AugmentError::Setting {
             field: "size",
             value: format!("{width}x{height}"),
-            expected: "at least 1x1 pixels",
+            expected: "at least 1x1 and at most 2^32 - 1 pixels",
         });
     }
     let row = 3 * image.width as usize;

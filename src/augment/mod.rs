@@ -14,9 +14,13 @@
 //! are public for tests and the browser's visualisations.
 //!
 //! Images are [`RgbImage<f32>`](crate::data::RgbImage) in [0, 1]; randomness
-//! comes only from the [`Rng`] passed in, so one seed and stream give the same
-//! views (the trainer keys a stream per image, as the generator does). The
-//! module does no I/O and builds for wasm32.
+//! comes only from the [`Rng`] passed in (the data generator's ChaCha8
+//! stream), so one seed and stream give the same views; keying a stream per
+//! image, as the generator does, keeps views independent of batch order.
+//! Unlike the generator's images, views are not promised bit-identical across
+//! platforms: aspect draws and Gaussian kernels use `exp` and `ln`, whose
+//! last bits may differ between math libraries. The module does no I/O and
+//! builds for wasm32.
 
 mod blur;
 mod colour;

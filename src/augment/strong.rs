@@ -10,11 +10,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::blur::check_blur_sigma;
 use super::colour::ColorJitterConfig;
 use super::crop::{check_crop_intervals, crop_resize, random_resized_crop};
 use super::error::{check_image, check_probability, AugmentError};
 use super::photometric::Photometric;
-use super::weak::check_blur_sigma;
 use crate::data::synth::Rng;
 use crate::data::RgbImage;
 
@@ -74,11 +74,11 @@ impl StrongAugmentConfig {
 
     /// Validates the settings once.
     pub fn check(self) -> Result<StrongAugment, AugmentError> {
-        if self.size == 0 {
+        if !(1..=16_384).contains(&self.size) {
             return Err(AugmentError::Setting {
                 field: "size",
-                value: "0".into(),
-                expected: "an output side of at least 1 pixel (the papers: 224)",
+                value: self.size.to_string(),
+                expected: "an output side of 1 to 16384 pixels (the papers: 224)",
             });
         }
         check_crop_intervals("crop_scale", self.crop_scale, "crop_ratio", self.crop_ratio)?;

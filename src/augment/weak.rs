@@ -15,6 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::blur::check_blur_sigma;
 use super::colour::ColorJitterConfig;
 use super::crop::{crop_resize, random_resized_crop};
 use super::error::{check_image, check_interval, check_probability, AugmentError};
@@ -54,18 +55,6 @@ impl Default for WeakAugmentConfig {
             flip_p: 0.5,
         }
     }
-}
-
-/// Checks the blur's σ range, shared with the strong view.
-pub(crate) fn check_blur_sigma(sigma: [f64; 2]) -> Result<(), AugmentError> {
-    check_interval(
-        "blur_sigma",
-        sigma,
-        0.0,
-        true,
-        1e3,
-        "a σ interval in pixels with 0 < low <= high <= 1000 (the weak view: [0.1, 0.3], SimSiam: [0.1, 2])",
-    )
 }
 
 impl WeakAugmentConfig {
