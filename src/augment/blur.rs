@@ -12,9 +12,9 @@ use super::error::{check_image, check_interval, AugmentError};
 use crate::data::RgbImage;
 
 /// The unnormalised kernel `exp(−x²/2σ²)` for `x` in `−r..=r`,
-/// `r = ⌈4σ⌉`, in f64.
-pub(crate) fn gaussian_taps(sigma: f64) -> Vec<f64> {
-    let radius = (4.0 * sigma).ceil() as i64;
+/// `r = min(⌈4σ⌉, max_radius)`, in f64.
+pub(crate) fn gaussian_taps(sigma: f64, max_radius: u32) -> Vec<f64> {
+    let radius = (4.0 * sigma).ceil().min(f64::from(max_radius)) as i64;
     (-radius..=radius)
         .map(|x| (-0.5 * (x * x) as f64 / (sigma * sigma)).exp())
         .collect()
@@ -53,7 +53,8 @@ pub fn gaussian_blur(image: &RgbImage<f32>, sigma: f64) -> Result<RgbImage<f32>,
             expected: "a standard deviation in (0, 1000] pixels",
         });
     }
-    let taps = gaussian_taps(sigma);
+    // σ <= 1000 keeps the kernel at most 8001 taps.
+    let taps = gaussian_taps(sigma, u32::MAX);
     let total: f64 = taps.iter().sum();
     let kernel: Vec<f32> = taps.iter().map(|&t| (t / total) as f32).collect();
     let radius = (kernel.len() / 2) as i64;

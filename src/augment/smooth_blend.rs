@@ -251,7 +251,9 @@ impl SmoothBlend {
             }
         };
         let sigma = self.sigma_for(width, height);
-        let taps = gaussian_taps(sigma);
+        // Taps farther than the image is long touch no pixel; the cut keeps
+        // a huge σ (a tiny `reference_size`) from sizing the kernel.
+        let taps = gaussian_taps(sigma, width.max(height));
         let across = profile(&taps, target.x, w, width);
         let down = profile(&taps, target.y, h, height);
         let mut values = vec![0.0f32; width as usize * height as usize];
@@ -318,7 +320,7 @@ mod tests {
     #[test]
     fn profiles_peak_at_one_in_the_middle_and_vanish_beyond_the_kernel() {
         // σ = 1: r = 4. A run of 3 at 10..13 on a line of 30.
-        let taps = gaussian_taps(1.0);
+        let taps = gaussian_taps(1.0, 100);
         let p = profile(&taps, 10, 3, 30);
         assert_eq!(p[11], 1.0);
         assert!(p[10] < 1.0 && (p[10] - p[12]).abs() < 1e-7);
@@ -361,6 +363,27 @@ mod tests {
         let checked = SmoothBlendConfig::default().check().unwrap();
         assert_eq!(checked, SmoothBlend::default());
         assert_eq!(checked.config().area, [0.005, 0.01]);
+    }
+
+    #[test]
+    fn a_huge_sigma_is_cut_to_the_image() {
+        // σ = 8 · 32 / 1e-6 px: the kernel is cut at 32 taps a side, and the
+        // mask is nearly flat, still peaking at 1.
+        let blend = SmoothBlendConfig {
+            reference_size: 1e-6,
+            ..SmoothBlendConfig::default()
+        }
+        .check()
+        .unwrap();
+        let image = RgbImage {
+            width: 32,
+            height: 32,
+            pixels: vec![0.5; 3 * 32 * 32],
+        };
+        let out = blend.apply(&image, &mut Rng::new(0, 0)).unwrap();
+        let values = &out.alpha.values;
+        assert_eq!(values.iter().copied().fold(0.0, f32::max), 1.0);
+        assert!(values.iter().all(|&a| a > 0.99));
     }
 
     #[test]
