@@ -266,6 +266,48 @@ fn flip_and_crop_geometry_on_a_hand_made_image() {
 }
 
 #[test]
+fn strong_views_crop_then_resize_to_the_square_size() {
+    // With the crop pinned to the whole image (scale 1, the image's ratio)
+    // and every photometric step off, the strong view of a 4x4 image at
+    // size 4 is the image; with the flip always on, its mirror.
+    let source = noise(4, 4, 2);
+    let plain = |flip_p| {
+        StrongAugmentConfig {
+            size: 4,
+            crop_scale: [1.0, 1.0],
+            crop_ratio: [1.0, 1.0],
+            jitter_p: 0.0,
+            grayscale_p: 0.0,
+            blur_p: 0.0,
+            flip_p,
+            ..StrongAugmentConfig::simsiam(4)
+        }
+        .check()
+        .unwrap()
+    };
+    let mut rng = Rng::new(8, 0);
+    assert_eq!(plain(0.0).apply(&source, &mut rng).unwrap(), source);
+    assert_eq!(
+        plain(1.0).apply(&source, &mut rng).unwrap(),
+        hflip(&source).unwrap()
+    );
+    // Grayscale always on: every pixel's three values agree.
+    let grey = StrongAugmentConfig {
+        grayscale_p: 1.0,
+        ..StrongAugmentConfig::simsiam(16)
+    }
+    .check()
+    .unwrap()
+    .apply(&noise(40, 30, 1), &mut rng)
+    .unwrap();
+    assert_eq!((grey.width, grey.height), (16, 16));
+    assert!(grey
+        .pixels
+        .chunks_exact(3)
+        .all(|p| p[0] == p[1] && p[1] == p[2]));
+}
+
+#[test]
 fn weak_crops_keep_the_aspect_and_most_of_the_area() {
     // A horizontal ramp 0..1: a crop of scale s keeps round(100·√s) ∈
     // [95, 100] columns starting at x ≤ 5, stretched back to 100, so the
