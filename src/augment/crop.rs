@@ -210,6 +210,28 @@ mod tests {
     }
 
     #[test]
+    fn enlarging_is_bilinear_with_centres_aligned() {
+        // PyTorch's bilinear (align_corners=False) doubling 0, 1 samples at
+        // −0.25 (clamped to 0), 0.25, 0.75, 1.25 (clamped to 1).
+        let two = RgbImage {
+            width: 2,
+            height: 1,
+            pixels: vec![0.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+        };
+        let whole = Rect {
+            x: 0,
+            y: 0,
+            width: 2,
+            height: 1,
+        };
+        let out = crop_resize(&two, whole, 4, 1).unwrap();
+        let red: Vec<f32> = out.pixels.iter().step_by(3).copied().collect();
+        for (got, want) in red.iter().zip([0.0, 0.25, 0.75, 1.0]) {
+            assert!((got - want).abs() < 1e-6, "{red:?}");
+        }
+    }
+
+    #[test]
     fn impossible_ratios_fall_back_to_the_centre_crop() {
         // A 100x10 image cannot hold any crop of ratio 1 and scale 0.5–1
         // (a square of 500–1000 px needs a side of 22–32 > 10), so the
