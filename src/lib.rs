@@ -6,6 +6,7 @@
 //! to `wasm32-unknown-unknown` for the browser app, unchanged. It does no file
 //! or network I/O of its own; the shells at the edges do.
 //!
+//! - [`augment`]: SmoothBlend, the weak global view and the SimSiam/MoCo/SimCLR strong view, pure functions of (image, seeded stream).
 //! - [`data`]: VisA and MVTec AD readers, decoding, preprocessing, checks and
 //!   the procedural data set; its `DirSource` (native only) is the one
 //!   file-system edge, everything else takes bytes.
@@ -16,6 +17,7 @@
 //! - [`report`]: per-class tables (Tables 7–14) and scatter plots (Fig. 7/8).
 //! - [`plot`]: dependency-free SVG line charts for curves and figures.
 
+pub mod augment;
 pub mod data;
 pub mod metrics;
 pub mod padim;

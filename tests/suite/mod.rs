@@ -1,3 +1,4 @@
+mod augment;
 mod data;
 mod metrics_errors;
 mod metrics_reference;

@@ -37,12 +37,12 @@ use thiserror::Error;
 
 pub use contact::contact_sheet;
 pub use defect::{Defect, DefectKind, MASK_THRESHOLD};
+pub use rng::Rng;
 pub use scene::{ObjectKind, SynthClass};
 
 use super::source::{Sink, SourceError};
 use super::visa::{VisaSplit, VISA_HEADER};
 use super::DataError;
-use rng::Rng;
 
 /// Which folder layout to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

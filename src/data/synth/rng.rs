@@ -2,11 +2,15 @@
 //! into numbers with integer and IEEE-exact arithmetic only (no `sin`, `exp`
 //! or `ln`, whose results differ between math libraries), so one seed gives
 //! the same bytes on every machine.
+//!
+//! The augmentations ([`crate::augment`]) draw from this stream too, so a
+//! training run has one kind of seeded randomness; it is public for them.
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// A seeded stream of numbers.
+#[derive(Debug, Clone)]
 pub struct Rng(ChaCha8Rng);
 
 impl Rng {
