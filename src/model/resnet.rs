@@ -306,6 +306,33 @@ mod tests {
     }
 
     #[test]
+    fn trains_under_autodiff() {
+        use burn::backend::Autodiff;
+        use burn::module::AutodiffModule;
+        use burn::tensor::Distribution;
+
+        let device = Default::default();
+        let model = ResNetConfig::resnet18()
+            .with_width(1.0 / 16.0)
+            .with_num_classes(2)
+            .init::<Autodiff<TestBackend>>(&device)
+            .unwrap();
+        let input = Tensor::random([2, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
+        let grads = model.pooled(input).sum().backward();
+        // The stem feeds the pooled features; the classifier does not.
+        let stem = model.conv1.weight.grad(&grads).unwrap();
+        assert_eq!(stem.dims(), [4, 3, 7, 7]);
+        assert!(model.fc.weight.grad(&grads).is_none());
+        // The inference copy drops the autodiff graph and keeps the weights.
+        let eval: ResNet<TestBackend> = model.valid();
+        eval.conv1
+            .weight
+            .val()
+            .into_data()
+            .assert_eq(&model.conv1.weight.val().inner().into_data(), true);
+    }
+
+    #[test]
     fn config_round_trips_through_json() {
         let config = ResNetConfig::resnet50().with_width(0.25);
         let json = serde_json::to_string(&config).unwrap();
