@@ -246,3 +246,27 @@ fn unreadable_pth_is_an_error_not_a_panic() {
         .unwrap_err();
     assert!(matches!(err, WeightsError::Read { .. }), "{err}");
 }
+
+#[test]
+fn truncated_files_are_errors_not_panics() {
+    for name in ["basic.safetensors", "bottleneck.safetensors"] {
+        let bytes = read(&fixtures().join(name));
+        for keep in [0, 7, 100, bytes.len() / 2, bytes.len() - 1] {
+            let err = fresh(name.split('.').next().unwrap())
+                .load_safetensors(bytes[..keep].to_vec())
+                .unwrap_err();
+            assert!(
+                matches!(err, WeightsError::Read { .. }),
+                "{name}[..{keep}]: {err}"
+            );
+        }
+    }
+    let bytes = read(&fixtures().join("basic.pth"));
+    let path = std::env::temp_dir().join(format!("spotdiff-truncated-{}.pth", std::process::id()));
+    for keep in [0, 100, bytes.len() / 2, bytes.len() - 1] {
+        std::fs::write(&path, &bytes[..keep]).unwrap();
+        let result = fresh("basic").load_pytorch(&path);
+        assert!(result.is_err(), "basic.pth[..{keep}] loaded");
+    }
+    std::fs::remove_file(&path).unwrap();
+}
