@@ -6,7 +6,7 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
 pub enum ModelError {
-    #[error("width {0} is not a positive finite number: use 1.0 for torchvision's widths, 0.25 for a small CPU model")]
+    #[error("width {0} is outside (0, 16]: use 1.0 for torchvision's widths, 0.25 for a small CPU model")]
     InvalidWidth(f64),
     #[error(
         "width {width} leaves no channels (64 * width rounds to 0): use a width of at least 1/128"

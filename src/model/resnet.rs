@@ -11,8 +11,8 @@ use burn::tensor::Tensor;
 use super::block::{conv7x7_stem, Block, BlockKind};
 use super::error::ModelError;
 
-/// Widths above this are surely a typo (16 gives 1024 base channels) and
-/// would ask for more memory than any machine has.
+/// Caps the width so channel counts stay far from overflow; 16 (1024 base
+/// channels, a 6.5-billion-parameter ResNet-50) is already beyond any use.
 const MAX_WIDTH: f64 = 16.0;
 
 /// Configuration of a [`ResNet`]: the block, blocks per stage, a width
