@@ -12,6 +12,8 @@
 //!   file-system edge, everything else takes bytes.
 //! - [`metrics`]: exact AU-ROC, AU-PR, average precision, max-F1, the paper's
 //!   own threshold sweep, and PRO / AU-PRO, streamed image by image.
+//! - [`model`]: ResNet-18/50 with torchvision's names and a width multiplier;
+//!   safetensors import/export, `.pth` import (native only, from a path).
 //! - [`padim`]: the PaDiM detector on plain feature maps: streaming fit, scoring, stored statistics.
 //! - [`toy`]: the supplementary material's AU-PR vs AU-ROC toy example (section B).
 //! - [`report`]: per-class tables (Tables 7–14) and scatter plots (Fig. 7/8).
@@ -20,6 +22,7 @@
 pub mod augment;
 pub mod data;
 pub mod metrics;
+pub mod model;
 pub mod padim;
 pub mod plot;
 pub mod report;

@@ -5,3 +5,4 @@ mod metrics_reference;
 mod metrics_streaming;
 mod padim;
 mod report;
+mod resnet;

@@ -1,0 +1,81 @@
+//! The projection shortcut of a residual block (He et al. 2016, option B).
+
+use burn::config::Config;
+use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, BatchNormConfig};
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+
+use super::block::conv1x1;
+
+/// torchvision's `downsample = nn.Sequential(conv1x1, BatchNorm2d)`.
+///
+/// A tuple, so that burn names its parameters `downsample.0.weight`,
+/// `downsample.1.running_mean`, … exactly as the `Sequential` does and
+/// torchvision weights need no renaming.
+pub type Downsample<B> = (Conv2d<B>, BatchNorm<B>);
+
+/// Configuration of a [`Downsample`]: a strided 1×1 convolution without bias
+/// and a batch norm, used where a block changes resolution or width.
+#[derive(Config, Debug)]
+pub struct DownsampleConfig {
+    /// Channels coming in.
+    pub in_channels: usize,
+    /// Channels going out (the block's output width).
+    pub out_channels: usize,
+    /// Stride of the block (1 or 2).
+    #[config(default = 1)]
+    pub stride: usize,
+}
+
+impl DownsampleConfig {
+    /// Initialises the shortcut on `device`.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Downsample<B> {
+        (
+            conv1x1(self.in_channels, self.out_channels, self.stride).init(device),
+            BatchNormConfig::new(self.out_channels).init(device),
+        )
+    }
+}
+
+/// The shortcut branch of a block: `input` itself, or its projection.
+///
+/// # Shapes
+/// - input: `[batch, in_channels, height, width]`
+/// - output: `[batch, out_channels, ceil(height / stride), ceil(width / stride)]`
+pub(crate) fn shortcut<B: Backend>(
+    downsample: &Option<Downsample<B>>,
+    input: Tensor<B, 4>,
+) -> Tensor<B, 4> {
+    match downsample {
+        Some((conv, bn)) => bn.forward(conv.forward(input)),
+        None => input,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TestBackend;
+
+    #[test]
+    fn projects_and_halves_the_grid() {
+        let device = Default::default();
+        let downsample = DownsampleConfig::new(8, 32)
+            .with_stride(2)
+            .init::<TestBackend>(&device);
+        let input = Tensor::<TestBackend, 4>::zeros([2, 8, 9, 6], &device);
+        // 1x1 kernel, no padding, stride 2: floor((9 - 1) / 2) + 1 = 5,
+        // floor((6 - 1) / 2) + 1 = 3.
+        let output = shortcut(&Some(downsample), input);
+        assert_eq!(output.dims(), [2, 32, 5, 3]);
+    }
+
+    #[test]
+    fn identity_without_projection() {
+        let device = Default::default();
+        let input = Tensor::<TestBackend, 4>::ones([1, 4, 3, 3], &device);
+        let output = shortcut(&None, input.clone());
+        output.into_data().assert_eq(&input.into_data(), true);
+    }
+}

@@ -1,0 +1,287 @@
+//! Weight files: the whole torchvision ↔ spotdiff name mapping.
+//!
+//! Files hold torchvision's state-dict names and layouts. Module paths
+//! already equal them (field names, `Vec` indices, the [`Downsample`] tuple's
+//! `0`/`1`) except for three differences, handled here and nowhere else:
+//!
+//! 1. BatchNorm `weight`/`bias` are burn's `gamma`/`beta`, and `fc.weight`
+//!    is stored `[out, in]` by PyTorch and `[in, out]` by burn: burn-store's
+//!    `PyTorchToBurnAdapter` / `BurnToPyTorchAdapter` convert both.
+//! 2. The [`Block`] enum adds its variant to burn's paths
+//!    (`layer1.0.Basic.conv1`): the stores skip enum variants.
+//! 3. torchvision's `num_batches_tracked` counters only drive BatchNorm's
+//!    momentum-free mode, which torchvision does not use: ignored on import,
+//!    not written on export.
+//!
+//! Imports are strict: every tensor of the model must be in the file with
+//! its shape and element type, and the file may hold nothing else, so a
+//! ResNet-18 file never half-loads into a ResNet-50 or another width. All
+//! problems are reported at once, by torchvision name.
+//!
+//! [`Downsample`]: super::Downsample
+//! [`Block`]: super::Block
+
+use std::collections::BTreeMap;
+
+use burn::tensor::backend::Backend;
+use burn_store::{
+    ApplyError, ApplyResult, BurnToPyTorchAdapter, ModuleSnapshot, ModuleStore,
+    PyTorchToBurnAdapter, SafetensorsStore, TensorSnapshot,
+};
+
+use super::error::{TensorProblem, WeightFormat, WeightsError};
+use super::resnet::ResNet;
+
+/// Suffix of the BatchNorm counters torchvision saves and spotdiff ignores.
+const IGNORED_SUFFIX: &str = ".num_batches_tracked";
+
+impl<B: Backend> ResNet<B> {
+    /// Loads a safetensors file (its bytes) holding a torchvision state dict
+    /// or one written by [`ResNet::to_safetensors`].
+    ///
+    /// Consumes the model so that a failed import leaves no half-loaded one.
+    pub fn load_safetensors(self, bytes: Vec<u8>) -> Result<Self, WeightsError> {
+        let store = SafetensorsStore::from_bytes(Some(bytes))
+            .with_from_adapter(PyTorchToBurnAdapter)
+            .skip_enum_variants(true)
+            .validate(false)
+            .allow_partial(true);
+        import(self, store, WeightFormat::Safetensors)
+    }
+
+    /// Loads a PyTorch file (`torch.save(model.state_dict(), path)`, as
+    /// torchvision publishes its ImageNet weights).
+    ///
+    /// Takes a path, not bytes, because burn-store reads the zip archive of
+    /// a `.pth` only from a file; native only, as that reader does not build
+    /// for wasm (convert to safetensors for the browser).
+    #[cfg(not(target_family = "wasm"))]
+    pub fn load_pytorch(self, path: impl AsRef<std::path::Path>) -> Result<Self, WeightsError> {
+        let store = burn_store::PytorchStore::from_file(path.as_ref())
+            // Names must match exactly: no renumbering of Sequential indices.
+            .map_indices_contiguous(false)
+            .validate(false)
+            .allow_partial(true);
+        import(self, store, WeightFormat::Pytorch)
+    }
+
+    /// Writes the weights as safetensors with torchvision's names and layouts.
+    /// PyTorch's `load_state_dict` takes the result as is, even with
+    /// `strict=True`: BatchNorm fills in the `num_batches_tracked` counters
+    /// this file lacks (checked with torch 2.15).
+    pub fn to_safetensors(&self) -> Result<Vec<u8>, WeightsError> {
+        let mut store = SafetensorsStore::from_bytes(None)
+            .with_to_adapter(BurnToPyTorchAdapter)
+            .skip_enum_variants(true);
+        self.save_into(&mut store)
+            .map_err(|e| WeightsError::Write(e.to_string()))?;
+        store
+            .get_bytes()
+            .map_err(|e| WeightsError::Write(e.to_string()))
+    }
+
+    /// Every tensor a weight file holds for this model: torchvision's name
+    /// and shape, in module order.
+    pub fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        file_view(self)
+            .into_iter()
+            .map(|s| (s.full_path(), s.shape.to_vec()))
+            .collect()
+    }
+}
+
+/// The model's tensors as a file names and lays them out.
+fn file_view<B: Backend>(model: &ResNet<B>) -> Vec<TensorSnapshot> {
+    model.collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
+}
+
+/// Checks the file against the model, then applies it.
+fn import<B: Backend, S: ModuleStore>(
+    mut model: ResNet<B>,
+    mut store: S,
+    format: WeightFormat,
+) -> Result<ResNet<B>, WeightsError> {
+    let read = |e: S::Error| WeightsError::Read {
+        format,
+        message: e.to_string(),
+    };
+    let problems = compare(&file_view(&model), store.get_all_snapshots().map_err(read)?);
+    if !problems.is_empty() {
+        return Err(WeightsError::Mismatch { format, problems });
+    }
+    let result = model.load_from(&mut store).map_err(read)?;
+    let problems = leftovers(result);
+    if !problems.is_empty() {
+        return Err(WeightsError::Mismatch { format, problems });
+    }
+    Ok(model)
+}
+
+/// Missing, unexpected, mis-shaped and mis-typed tensors, in model order
+/// then file order.
+fn compare(
+    expected: &[TensorSnapshot],
+    file: &BTreeMap<String, TensorSnapshot>,
+) -> Vec<TensorProblem> {
+    let mut problems = Vec::new();
+    for want in expected {
+        let tensor = want.full_path();
+        match file.get(&tensor) {
+            None => problems.push(TensorProblem::Missing { tensor }),
+            Some(got) if got.shape != want.shape => problems.push(TensorProblem::Shape {
+                tensor,
+                expected: want.shape.to_vec(),
+                found: got.shape.to_vec(),
+            }),
+            Some(got) if got.dtype != want.dtype => problems.push(TensorProblem::DType {
+                tensor,
+                expected: format!("{:?}", want.dtype),
+                found: format!("{:?}", got.dtype),
+            }),
+            Some(_) => {}
+        }
+    }
+    let known: std::collections::HashSet<String> =
+        expected.iter().map(TensorSnapshot::full_path).collect();
+    problems.extend(
+        file.keys()
+            .filter(|name| !known.contains(*name) && !name.ends_with(IGNORED_SUFFIX))
+            .map(|name| TensorProblem::Unexpected {
+                tensor: name.clone(),
+            }),
+    );
+    problems
+}
+
+/// What still went wrong while applying a file that passed [`compare`]:
+/// unreadable tensor data, in practice.
+fn leftovers(result: ApplyResult) -> Vec<TensorProblem> {
+    let errors = result.errors.into_iter().map(|error| match error {
+        ApplyError::ShapeMismatch {
+            path,
+            expected,
+            found,
+        } => TensorProblem::Shape {
+            tensor: path,
+            expected: expected.to_vec(),
+            found: found.to_vec(),
+        },
+        ApplyError::DTypeMismatch {
+            path,
+            expected,
+            found,
+        } => TensorProblem::DType {
+            tensor: path,
+            expected: format!("{expected:?}"),
+            found: format!("{found:?}"),
+        },
+        ApplyError::AdapterError { path, message } | ApplyError::LoadError { path, message } => {
+            TensorProblem::Unreadable {
+                tensor: path,
+                message,
+            }
+        }
+    });
+    let missing = result
+        .missing
+        .into_iter()
+        .map(|(tensor, _)| TensorProblem::Missing { tensor });
+    errors.chain(missing).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ResNetConfig, TestBackend};
+
+    fn tiny() -> ResNet<TestBackend> {
+        ResNetConfig::resnet18()
+            .with_width(1.0 / 16.0)
+            .with_num_classes(3)
+            .init(&Default::default())
+            .unwrap()
+    }
+
+    #[test]
+    fn names_are_torchvision_names() {
+        let names: Vec<String> = tiny().tensor_shapes().into_iter().map(|(n, _)| n).collect();
+        for name in [
+            "conv1.weight",
+            "bn1.weight",
+            "bn1.bias",
+            "bn1.running_mean",
+            "bn1.running_var",
+            "layer1.0.conv1.weight",
+            "layer2.0.downsample.0.weight",
+            "layer2.0.downsample.1.running_var",
+            "fc.weight",
+            "fc.bias",
+        ] {
+            assert!(names.iter().any(|n| n == name), "{name} not in {names:?}");
+        }
+        assert!(!names
+            .iter()
+            .any(|n| n.contains("gamma") || n.contains("Basic")));
+    }
+
+    #[test]
+    fn fc_weight_is_stored_out_by_in() {
+        // base 4, layer4 out 32 channels, 3 classes: torchvision's [3, 32].
+        let shapes = tiny().tensor_shapes();
+        let fc = shapes.iter().find(|(n, _)| n == "fc.weight").unwrap();
+        assert_eq!(fc.1, vec![3, 32]);
+    }
+
+    #[test]
+    fn safetensors_round_trip_is_exact() {
+        let device = Default::default();
+        let model = tiny();
+        let bytes = model.to_safetensors().unwrap();
+        let loaded = tiny().load_safetensors(bytes).unwrap();
+        let input = burn::tensor::Tensor::<TestBackend, 4>::ones([1, 3, 32, 32], &device);
+        loaded
+            .forward(input.clone())
+            .into_data()
+            .assert_eq(&model.forward(input).into_data(), true);
+    }
+
+    #[test]
+    fn garbage_is_a_read_error() {
+        let err = tiny()
+            .load_safetensors(b"not safetensors".to_vec())
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            WeightsError::Read {
+                format: WeightFormat::Safetensors,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn other_width_names_every_mis_shaped_tensor() {
+        let wider = ResNetConfig::resnet18()
+            .with_width(1.0 / 8.0)
+            .with_num_classes(3)
+            .init::<TestBackend>(&Default::default())
+            .unwrap();
+        let err = tiny()
+            .load_safetensors(wider.to_safetensors().unwrap())
+            .unwrap_err();
+        let WeightsError::Mismatch { problems, .. } = &err else {
+            panic!("expected a mismatch, got {err}");
+        };
+        // conv1 is [4, 3, 7, 7] here, [8, 3, 7, 7] in the file.
+        assert!(problems.contains(&TensorProblem::Shape {
+            tensor: "conv1.weight".into(),
+            expected: vec![4, 3, 7, 7],
+            found: vec![8, 3, 7, 7],
+        }));
+        // Every tensor but fc.bias (3 classes in both) differs.
+        assert_eq!(problems.len(), tiny().tensor_shapes().len() - 1);
+        assert!(err
+            .to_string()
+            .contains("`conv1.weight` has shape [8, 3, 7, 7]"));
+    }
+}
