@@ -10,6 +10,8 @@
 //! - [`data`]: VisA and MVTec AD readers, decoding, preprocessing, checks and
 //!   the procedural data set; its `DirSource` (native only) is the one
 //!   file-system edge, everything else takes bytes.
+//! - [`eval`]: a ResNet's PaDiM taps, the per-pixel baseline, and one class's
+//!   evaluation from anomaly maps to the paper's metrics.
 //! - [`metrics`]: exact AU-ROC, AU-PR, average precision, max-F1, the paper's
 //!   own threshold sweep, and PRO / AU-PRO, streamed image by image.
 //! - [`model`]: ResNet-18/50 with torchvision's names and a width multiplier;
@@ -21,6 +23,7 @@
 
 pub mod augment;
 pub mod data;
+pub mod eval;
 pub mod metrics;
 pub mod model;
 pub mod padim;

@@ -44,6 +44,92 @@ pub enum Command {
     /// Data set tools.
     #[command(subcommand)]
     Data(DataCommand),
+    /// PaDiM: fit per-class statistics on a backbone's features of the training normals.
+    #[command(subcommand)]
+    Padim(PadimCommand),
+    /// Score every test image with each fitted backbone (and optionally the
+    /// per-pixel baseline) and write the paper's tables, scatter plot and curves.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PadimCommand {
+    /// Fit PaDiM per class and write DIR/<class>.padim, DIR/backbone.safetensors and DIR/manifest.json.
+    Fit(PadimFitArgs),
+}
+
+/// The data set and split both PaDiM and the evaluation read.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// The VisA-layout data set's root folder.
+    #[arg(long, value_name = "ROOT")]
+    pub data: PathBuf,
+    /// The VisA split: only `1cls` (train on normals, test on the rest) makes sense for PaDiM.
+    #[arg(long, default_value = "1cls")]
+    pub split: String,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct PadimFitArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The object class to fit.
+    #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+    pub class: Option<String>,
+    /// Fit every class of the data set.
+    #[arg(long)]
+    pub all: bool,
+    /// The folder to write the statistics into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Backbone weights (safetensors, torchvision names); random initialisation from --seed without.
+    #[arg(long, value_name = "W.safetensors")]
+    pub weights: Option<PathBuf>,
+    /// `resnet18` or `resnet50`.
+    #[arg(long, default_value = "resnet18")]
+    pub backbone: String,
+    /// Channel width multiplier of the backbone.
+    #[arg(long, default_value_t = 1.0)]
+    pub width: f64,
+    /// Side of the square input: the centre crop; the resize is size·256/224 as in PaDiM.
+    #[arg(long, default_value_t = 224)]
+    pub size: u32,
+    /// Resize target overriding the one --size implies.
+    #[arg(long)]
+    pub resize: Option<u32>,
+    /// Channels PaDiM keeps (default: 100 for ResNet-18, 550 for ResNet-50, scaled with the width).
+    #[arg(long)]
+    pub d: Option<usize>,
+    /// Seed of the random initialisation (without --weights) and of the channel subset.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// A folder written by `padim fit`; repeat for several backbones (named by folder).
+    #[arg(long, value_name = "DIR")]
+    pub stats: Vec<PathBuf>,
+    /// Also evaluate a trivial detector fitted on the training normals: `pixel`.
+    #[arg(long)]
+    pub baseline: Option<String>,
+    /// Input side for the baseline when no --stats gives the preprocessing.
+    #[arg(long, default_value_t = 224)]
+    pub size: u32,
+    /// Evaluate only this class (default: every class the first --stats fitted, or all).
+    #[arg(long)]
+    pub class: Option<String>,
+    /// Segmentation metrics: `exact` (every distinct score) or `paper` (its 202 thresholds).
+    #[arg(long, default_value = "exact")]
+    pub protocol: String,
+    /// The report folder (created if missing; its report files are replaced).
+    #[arg(long, value_name = "REPORT")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -352,3 +352,178 @@ fn data_check_reports_every_problem_and_fails() {
         stderr(&output)
     );
 }
+
+/// A tiny one-class data set for the PaDiM and evaluation tests.
+fn tiny_set(root: &Path) {
+    let output = spotdiff(&[
+        "synth",
+        "--out",
+        root.to_str().unwrap(),
+        "--size",
+        "64",
+        "--normals",
+        "6",
+        "--anomalies",
+        "3",
+        "--classes",
+        "cashew",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+fn padim_fit(root: &Path, out: &Path, class: &str) -> Output {
+    spotdiff(&[
+        "padim",
+        "fit",
+        "--data",
+        root.to_str().unwrap(),
+        "--split",
+        "1cls",
+        "--class",
+        class,
+        "--out",
+        out.to_str().unwrap(),
+        "--width",
+        "0.125",
+        "--size",
+        "64",
+        "--seed",
+        "3",
+    ])
+}
+
+#[test]
+fn padim_fit_and_eval_write_a_report_in_range() {
+    let dir = temp_dir("padim_eval");
+    let root = dir.join("set");
+    tiny_set(&root);
+    let stats = dir.join("r18_tiny");
+    let output = padim_fit(&root, &stats, "cashew");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("d = 13"), "{}", stdout(&output));
+    for file in ["cashew.padim", "backbone.safetensors", "manifest.json"] {
+        assert!(stats.join(file).is_file(), "{file} is missing");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stats.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["padim"]["d"], 13);
+    assert_eq!(manifest["classes"], serde_json::json!(["cashew"]));
+
+    let report = dir.join("report");
+    let output = spotdiff(&[
+        "eval",
+        "--data",
+        root.to_str().unwrap(),
+        "--split",
+        "1cls",
+        "--stats",
+        stats.to_str().unwrap(),
+        "--baseline",
+        "pixel",
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for stem in ["classification", "segmentation"] {
+        let table: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(report.join(format!("{stem}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(table["backbones"], serde_json::json!(["r18_tiny", "pixel"]));
+        let rows = table["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["class"], "cashew");
+        for scores in rows[0]["scores"].as_array().unwrap() {
+            for key in ["aupr", "auroc"] {
+                let value = scores[key].as_f64().unwrap();
+                assert!((0.0..=1.0).contains(&value), "{stem} {key} {value}");
+            }
+        }
+        let csv = std::fs::read_to_string(report.join(format!("{stem}.csv"))).unwrap();
+        // Header, one class, the mean row.
+        assert_eq!(csv.lines().count(), 3, "{csv}");
+        assert!(report.join(format!("{stem}.md")).is_file());
+    }
+    for file in ["scatter.svg", "curves/cashew.svg"] {
+        let svg = std::fs::read_to_string(report.join(file)).unwrap();
+        assert!(svg.starts_with("<svg"), "{file}");
+    }
+    let details: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("details.json")).unwrap())
+            .unwrap();
+    let au_pro = details[0]["au_pro"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&au_pro));
+
+    let output = spotdiff(&[
+        "eval",
+        "--data",
+        root.to_str().unwrap(),
+        "--stats",
+        stats.to_str().unwrap(),
+        "--protocol",
+        "paper",
+        "--out",
+        dir.join("paper").to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn padim_and_eval_refuse_bad_inputs_with_clear_errors() {
+    let dir = temp_dir("padim_eval_refusals");
+    let root = dir.join("set");
+    tiny_set(&root);
+    let root_arg = root.to_str().unwrap();
+
+    let output = padim_fit(&root, &dir.join("stats"), "pcb1");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output)
+            .contains("class `pcb1` is not in the data set's 1cls split; it has: cashew"),
+        "{}",
+        stderr(&output)
+    );
+
+    let missing = dir.join("no_stats");
+    let output = spotdiff(&[
+        "eval",
+        "--data",
+        root_arg,
+        "--stats",
+        missing.to_str().unwrap(),
+        "--out",
+        dir.join("report").to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("no_stats a folder written by `spotdiff padim fit`?"),
+        "{}",
+        stderr(&output)
+    );
+
+    std::fs::write(
+        root.join("cashew/Data/Images/Normal/0000.JPG"),
+        b"not a jpeg",
+    )
+    .unwrap();
+    let output = padim_fit(&root, &dir.join("stats"), "cashew");
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("failed the data check"), "{message}");
+    assert!(
+        message.contains("cashew/Data/Images/Normal/0000.JPG"),
+        "{message}"
+    );
+    let output = spotdiff(&[
+        "eval",
+        "--data",
+        root_arg,
+        "--baseline",
+        "pixel",
+        "--out",
+        dir.join("report").to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("failed the data check"));
+}

@@ -1,10 +1,12 @@
 mod backends;
 mod data;
+mod eval;
 mod metrics;
+mod padim;
 mod synth;
 mod toy;
 
-use crate::cli::{Cli, Command, DataCommand};
+use crate::cli::{Cli, Command, DataCommand, PadimCommand};
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -13,6 +15,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backends => backends::run(),
         Command::Synth(args) => synth::run(&args),
         Command::Data(DataCommand::Check { root, layout }) => data::check(&root, layout.as_deref()),
+        Command::Padim(PadimCommand::Fit(args)) => padim::fit(&args),
+        Command::Eval(args) => eval::run(&args),
     }
 }
 

@@ -1,0 +1,170 @@
+use serde::Serialize;
+
+use crate::data::Mask;
+use crate::metrics::paper::paper_metrics;
+use crate::metrics::pro::{ProMetrics, ProSet, DEFAULT_FPR_LIMIT};
+use crate::metrics::{binary_metrics, BinaryMetrics, Curve, ScoreSet};
+use crate::padim::ScoreMap;
+
+use super::EvalError;
+
+/// How segmentation metrics are computed; classification is always exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// Every distinct pixel score is a threshold (SPEC "Metrics").
+    Exact,
+    /// The paper's own 202-threshold sweep ([`crate::metrics::paper`]), so
+    /// numbers compare with published ones.
+    Paper,
+}
+
+/// Pixel-level metrics over every pixel of every test image.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Segmentation {
+    pub protocol: Protocol,
+    pub auroc: f64,
+    pub aupr: f64,
+    pub max_f1: f64,
+    pub roc: Curve,
+    pub pr: Curve,
+}
+
+/// One detector's metrics on one class.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassMetrics {
+    /// Image scores (map maxima) against image labels.
+    pub classification: BinaryMetrics,
+    pub segmentation: Segmentation,
+    /// AU-PRO up to a false positive rate of 0.3.
+    pub pro: ProMetrics,
+    /// Every test image's score, in the order pushed.
+    pub image_scores: Vec<f32>,
+}
+
+/// Collects one class's anomaly maps and ground truths, image by image.
+#[derive(Debug, Clone, Default)]
+pub struct ClassEvaluator {
+    images: ScoreSet<f32>,
+    pixels: ScoreSet<f32>,
+    pro: ProSet<f32>,
+    image_scores: Vec<f32>,
+}
+
+impl ClassEvaluator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one test image's anomaly map and its ground truth (all background
+    /// for a normal image) and returns the image score, the map's maximum.
+    pub fn push(&mut self, map: &ScoreMap, mask: &Mask, anomalous: bool) -> Result<f32, EvalError> {
+        let (width, height) = (map.size().width, map.size().height);
+        // ProSet checks the shapes first, so a bad map adds nothing anywhere.
+        self.pro
+            .push_map(map.values(), &mask.pixels, width, height)?;
+        self.pixels
+            .push_map(map.values(), &mask.pixels, width, height)?;
+        let score = map.max();
+        self.images.push(score, anomalous)?;
+        self.image_scores.push(score);
+        Ok(score)
+    }
+
+    /// The metrics; fails when the class lacks normal or anomalous images.
+    pub fn finish(self, protocol: Protocol) -> Result<ClassMetrics, EvalError> {
+        let classification = binary_metrics(&self.images.rank()?)?;
+        let pixels = self.pixels.rank()?;
+        let segmentation = match protocol {
+            Protocol::Exact => {
+                let m = binary_metrics(&pixels)?;
+                Segmentation {
+                    protocol,
+                    auroc: m.auroc,
+                    aupr: m.aupr,
+                    max_f1: m.max_f1,
+                    roc: m.roc,
+                    pr: m.pr,
+                }
+            }
+            Protocol::Paper => {
+                let m = paper_metrics(&pixels);
+                Segmentation {
+                    protocol,
+                    auroc: m.auroc,
+                    aupr: m.aupr,
+                    max_f1: m.max_f1,
+                    roc: Curve::roc(&m.points),
+                    pr: Curve::precision_recall(&m.points),
+                }
+            }
+        };
+        Ok(ClassMetrics {
+            classification,
+            segmentation,
+            pro: self.pro.metrics(DEFAULT_FPR_LIMIT)?,
+            image_scores: self.image_scores,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::evaluate;
+    use crate::padim::MapSize;
+
+    #[test]
+    fn metrics_equal_the_engine_applied_by_hand() {
+        let mut evaluator = ClassEvaluator::new();
+        let maps = [
+            (vec![0.1, 0.2, 0.3, 0.4], vec![false; 4], false),
+            (
+                vec![0.5, 0.1, 0.9, 0.2],
+                vec![false, false, true, false],
+                true,
+            ),
+            (
+                vec![0.3, 0.6, 0.2, 0.1],
+                vec![false, true, false, false],
+                true,
+            ),
+        ];
+        for (values, pixels, anomalous) in &maps {
+            let map = ScoreMap::new(MapSize::new(2, 2), values.clone()).unwrap();
+            let mask = Mask {
+                width: 2,
+                height: 2,
+                pixels: pixels.clone(),
+            };
+            evaluator.push(&map, &mask, *anomalous).unwrap();
+        }
+        let got = evaluator.finish(Protocol::Exact).unwrap();
+        assert_eq!(got.image_scores, vec![0.4, 0.9, 0.6]);
+        let by_hand = evaluate(&[0.4f32, 0.9, 0.6], &[false, true, true]).unwrap();
+        assert_eq!(got.classification, by_hand);
+        let all: Vec<f32> = maps.iter().flat_map(|m| m.0.clone()).collect();
+        let labels: Vec<bool> = maps.iter().flat_map(|m| m.1.clone()).collect();
+        let pixels = evaluate(&all, &labels).unwrap();
+        assert_eq!(
+            (got.segmentation.auroc, got.segmentation.aupr),
+            (pixels.auroc, pixels.aupr)
+        );
+    }
+
+    #[test]
+    fn a_class_without_anomalies_is_an_error() {
+        let mut evaluator = ClassEvaluator::new();
+        let map = ScoreMap::new(MapSize::new(1, 1), vec![0.5]).unwrap();
+        let mask = Mask {
+            width: 1,
+            height: 1,
+            pixels: vec![false],
+        };
+        evaluator.push(&map, &mask, false).unwrap();
+        assert!(matches!(
+            evaluator.finish(Protocol::Exact).unwrap_err(),
+            EvalError::Metrics(_)
+        ));
+    }
+}

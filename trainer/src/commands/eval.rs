@@ -1,0 +1,322 @@
+//! `spotdiff eval`: scores every test image of every class with each fitted
+//! backbone (and the per-pixel baseline if asked) and writes the paper's
+//! tables, the scatter plot and per-class curves.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use burn::backend::Flex;
+use spotdiff::data::{Label, Preprocess, SizeLimit, Split};
+use spotdiff::eval::{
+    load_preprocessed, padim_taps, ClassEvaluator, ClassMetrics, PixelBaselineFitter, Protocol,
+};
+use spotdiff::model::ResNet;
+use spotdiff::padim::PadimStats;
+use spotdiff::plot::{self, Panel, Series, Style};
+use spotdiff::report::{scatter_plot, ClassResult, ResultTable, Scores, Task};
+
+use super::data::{image_bar, open_checked_visa, CheckedVisa};
+use super::padim::{preprocess_for, Manifest};
+use super::write_atomically;
+use crate::cli::EvalArgs;
+
+/// One column of the report.
+enum Detector {
+    Padim {
+        name: String,
+        dir: PathBuf,
+        preprocess: Preprocess,
+        model: Box<ResNet<Flex>>,
+    },
+    Pixel {
+        preprocess: Preprocess,
+    },
+}
+
+impl Detector {
+    fn name(&self) -> &str {
+        match self {
+            Detector::Padim { name, .. } => name,
+            Detector::Pixel { .. } => "pixel",
+        }
+    }
+}
+
+pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
+    let protocol = match args.protocol.as_str() {
+        "exact" => Protocol::Exact,
+        "paper" => Protocol::Paper,
+        other => anyhow::bail!("--protocol `{other}`: choose `exact` or `paper`"),
+    };
+    if args.stats.is_empty() && args.baseline.is_none() {
+        anyhow::bail!(
+            "nothing to evaluate: give --stats DIR (from `spotdiff padim fit`) or --baseline pixel"
+        );
+    }
+    let device = Default::default();
+    let mut detectors = Vec::new();
+    let mut fitted_classes: Option<Vec<String>> = None;
+    for dir in &args.stats {
+        let manifest = Manifest::read(dir)?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| manifest.backbone.clone());
+        if detectors.iter().any(|d: &Detector| d.name() == name) {
+            anyhow::bail!("two --stats folders are named `{name}`: the report names backbones by folder, so rename one");
+        }
+        let preprocess = manifest.preprocess.check().with_context(|| {
+            format!(
+                "{}: bad preprocessing",
+                dir.join(super::padim::MANIFEST).display()
+            )
+        })?;
+        let model = Box::new(manifest.load_backbone::<Flex>(dir, &device)?);
+        fitted_classes.get_or_insert_with(|| manifest.classes.clone());
+        detectors.push(Detector::Padim {
+            name,
+            dir: dir.clone(),
+            preprocess,
+            model,
+        });
+    }
+    match args.baseline.as_deref() {
+        None => {}
+        Some("pixel") => {
+            let preprocess = match detectors.first() {
+                Some(Detector::Padim { preprocess, .. }) => *preprocess,
+                _ => preprocess_for(args.size, None)?,
+            };
+            detectors.push(Detector::Pixel { preprocess });
+        }
+        Some(other) => anyhow::bail!("--baseline `{other}`: the one baseline is `pixel`"),
+    }
+
+    let data = open_checked_visa(&args.data.data, &args.data.split)?;
+    let classes = match (&args.class, fitted_classes) {
+        (Some(class), _) => data.classes(Some(class))?,
+        (None, Some(fitted)) => {
+            for class in &fitted {
+                data.classes(Some(class))?;
+            }
+            fitted
+        }
+        (None, None) => data.classes(None)?,
+    };
+    // Every statistics file must be there before the first image is scored.
+    for detector in &detectors {
+        if let Detector::Padim { dir, .. } = detector {
+            for class in &classes {
+                let path = dir.join(format!("{class}.padim"));
+                if !path.is_file() {
+                    anyhow::bail!(
+                        "{} is missing: fit class `{class}` with `spotdiff padim fit --class {class} --out {}`",
+                        path.display(),
+                        dir.display()
+                    );
+                }
+            }
+        }
+    }
+    std::fs::create_dir_all(args.out.join("curves"))
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+
+    let mut results = Vec::new();
+    let mut details = Vec::new();
+    for class in &classes {
+        let mut per_class = Vec::new();
+        for detector in &detectors {
+            let metrics = evaluate(
+                detector,
+                &data,
+                class,
+                args.data.batch.max(1),
+                protocol,
+                &device,
+            )
+            .with_context(|| format!("cannot evaluate `{}` on class `{class}`", detector.name()))?;
+            println!(
+                "{class} / {}: classification AU-ROC {:.4} AU-PR {:.4}; segmentation AU-ROC {:.4} AU-PR {:.4}; AU-PRO {:.4}",
+                detector.name(),
+                metrics.classification.auroc,
+                metrics.classification.aupr,
+                metrics.segmentation.auroc,
+                metrics.segmentation.aupr,
+                metrics.pro.au_pro
+            );
+            results.push(ClassResult {
+                class: class.clone(),
+                backbone: detector.name().to_string(),
+                classification: Scores {
+                    aupr: metrics.classification.aupr,
+                    auroc: metrics.classification.auroc,
+                },
+                segmentation: Scores {
+                    aupr: metrics.segmentation.aupr,
+                    auroc: metrics.segmentation.auroc,
+                },
+            });
+            details.push(serde_json::json!({
+                "class": class,
+                "backbone": detector.name(),
+                "classification": {
+                    "auroc": metrics.classification.auroc,
+                    "aupr": metrics.classification.aupr,
+                    "average_precision": metrics.classification.average_precision,
+                    "max_f1": metrics.classification.max_f1,
+                    "max_f1_threshold": metrics.classification.max_f1_threshold,
+                    "positives": metrics.classification.positives,
+                    "negatives": metrics.classification.negatives,
+                },
+                "segmentation": {
+                    "protocol": metrics.segmentation.protocol,
+                    "auroc": metrics.segmentation.auroc,
+                    "aupr": metrics.segmentation.aupr,
+                    "max_f1": metrics.segmentation.max_f1,
+                },
+                "au_pro": metrics.pro.au_pro,
+                "image_scores": metrics.image_scores,
+            }));
+            per_class.push((detector.name().to_string(), metrics));
+        }
+        write_curves(&args.out, class, &per_class)?;
+    }
+    write_report(&args.out, &results, &details)
+}
+
+/// Scores one class's test images with one detector.
+fn evaluate(
+    detector: &Detector,
+    data: &CheckedVisa,
+    class: &str,
+    batch: usize,
+    protocol: Protocol,
+    device: &burn::tensor::Device<Flex>,
+) -> anyhow::Result<ClassMetrics> {
+    let limit = SizeLimit::default();
+    let tests = data.samples(class, Split::Test);
+    let mut evaluator = ClassEvaluator::new();
+    let bar = image_bar(tests.len(), format!("{class} {}", detector.name()));
+    match detector {
+        Detector::Padim {
+            dir,
+            preprocess,
+            model,
+            ..
+        } => {
+            let path = dir.join(format!("{class}.padim"));
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let stats = PadimStats::from_bytes(&bytes)
+                .with_context(|| format!("{} is not usable PaDiM statistics", path.display()))?;
+            for chunk in tests.chunks(batch) {
+                let loaded = chunk
+                    .iter()
+                    .map(|s| load_preprocessed(s, &data.source, preprocess, &limit))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let images: Vec<_> = loaded.iter().map(|p| &p.image).collect();
+                let taps = padim_taps(model, &images, device)?;
+                for ((sample, item), taps) in chunk.iter().zip(&loaded).zip(&taps) {
+                    let map = stats.anomaly_map(&taps.maps())?;
+                    evaluator.push(&map, &item.mask, sample.label.is_anomaly())?;
+                }
+                bar.inc(chunk.len() as u64);
+            }
+        }
+        Detector::Pixel { preprocess } => {
+            let mut fitter = PixelBaselineFitter::new();
+            for sample in data.samples(class, Split::Train) {
+                if sample.label == Label::Normal {
+                    fitter.push(
+                        &load_preprocessed(sample, &data.source, preprocess, &limit)?.image,
+                    )?;
+                }
+            }
+            let baseline = fitter.finish()?;
+            for sample in &tests {
+                let item = load_preprocessed(sample, &data.source, preprocess, &limit)?;
+                let map = baseline.anomaly_map(&item.image)?;
+                evaluator.push(&map, &item.mask, sample.label.is_anomaly())?;
+                bar.inc(1);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    Ok(evaluator.finish(protocol)?)
+}
+
+/// ROC and PR curves of one class, image and pixel level, a line per detector.
+fn write_curves(out: &Path, class: &str, metrics: &[(String, ClassMetrics)]) -> anyhow::Result<()> {
+    let panel = |title: &str, x: &str, y: &str, pick: &dyn Fn(&ClassMetrics) -> Vec<_>| Panel {
+        title: title.to_string(),
+        x_label: x.to_string(),
+        y_label: y.to_string(),
+        series: metrics
+            .iter()
+            .map(|(name, m)| Series {
+                label: name.clone(),
+                points: pick(m),
+                style: Style::Line,
+            })
+            .collect(),
+    };
+    let panels = [
+        panel(
+            "image ROC",
+            "false positive rate",
+            "true positive rate",
+            &|m| m.classification.roc.points.clone(),
+        ),
+        panel("image PR", "recall", "precision", &|m| {
+            m.classification.pr.points.clone()
+        }),
+        panel(
+            "pixel ROC",
+            "false positive rate",
+            "true positive rate",
+            &|m| m.segmentation.roc.points.clone(),
+        ),
+        panel("pixel PR", "recall", "precision", &|m| {
+            m.segmentation.pr.points.clone()
+        }),
+    ];
+    let svg = plot::figure(&format!("{class}: ROC and PR curves"), &panels);
+    write_atomically(
+        &out.join("curves").join(format!("{class}.svg")),
+        svg.as_bytes(),
+    )
+}
+
+fn write_report(
+    out: &Path,
+    results: &[ClassResult],
+    details: &[serde_json::Value],
+) -> anyhow::Result<()> {
+    for task in [Task::Classification, Task::Segmentation] {
+        let table = ResultTable::new(results, task)?;
+        let stem = match task {
+            Task::Classification => "classification",
+            Task::Segmentation => "segmentation",
+        };
+        write_atomically(
+            &out.join(format!("{stem}.md")),
+            table.to_markdown().as_bytes(),
+        )?;
+        write_atomically(&out.join(format!("{stem}.csv")), table.to_csv().as_bytes())?;
+        write_atomically(
+            &out.join(format!("{stem}.json")),
+            serde_json::to_string_pretty(&table)?.as_bytes(),
+        )?;
+        println!("{}", table.to_markdown());
+    }
+    write_atomically(
+        &out.join("scatter.svg"),
+        scatter_plot("classification vs segmentation", results).as_bytes(),
+    )?;
+    write_atomically(
+        &out.join("details.json"),
+        serde_json::to_string_pretty(details)?.as_bytes(),
+    )?;
+    println!("wrote the report to {}", out.display());
+    Ok(())
+}
