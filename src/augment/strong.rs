@@ -10,10 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::blur::check_blur_sigma;
 use super::colour::ColorJitterConfig;
 use super::crop::{check_crop_intervals, crop_resize, random_resized_crop};
-use super::error::{check_image, check_probability, AugmentError};
+use super::error::{check_image, AugmentError};
 use super::photometric::Photometric;
 use crate::data::synth::Rng;
 use crate::data::RgbImage;
@@ -82,27 +81,17 @@ impl StrongAugmentConfig {
             });
         }
         check_crop_intervals("crop_scale", self.crop_scale, "crop_ratio", self.crop_ratio)?;
-        let jitter = self.jitter.check_as([
-            "jitter.brightness",
-            "jitter.contrast",
-            "jitter.saturation",
-            "jitter.hue",
-        ])?;
-        check_probability("jitter_p", self.jitter_p)?;
-        check_probability("grayscale_p", self.grayscale_p)?;
-        check_blur_sigma(self.blur_sigma)?;
-        check_probability("blur_p", self.blur_p)?;
-        check_probability("flip_p", self.flip_p)?;
+        let steps = Photometric::check(
+            self.jitter,
+            self.jitter_p,
+            self.grayscale_p,
+            self.blur_sigma,
+            self.blur_p,
+            self.flip_p,
+        )?;
         Ok(StrongAugment {
             config: self,
-            steps: Photometric {
-                jitter,
-                jitter_p: self.jitter_p,
-                grayscale_p: self.grayscale_p,
-                blur_sigma: self.blur_sigma,
-                blur_p: self.blur_p,
-                flip_p: self.flip_p,
-            },
+            steps,
         })
     }
 }

@@ -15,10 +15,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::blur::check_blur_sigma;
 use super::colour::ColorJitterConfig;
 use super::crop::{crop_resize, random_resized_crop};
-use super::error::{check_image, check_interval, check_probability, AugmentError};
+use super::error::{check_image, check_interval, AugmentError};
 use super::photometric::Photometric;
 use crate::data::synth::Rng;
 use crate::data::RgbImage;
@@ -68,26 +67,18 @@ impl WeakAugmentConfig {
             1.0,
             "an area fraction interval with 0 < low <= high <= 1 (the seed: [0.9, 1])",
         )?;
-        let jitter = self.jitter.check_as([
-            "jitter.brightness",
-            "jitter.contrast",
-            "jitter.saturation",
-            "jitter.hue",
-        ])?;
-        check_probability("jitter_p", self.jitter_p)?;
-        check_blur_sigma(self.blur_sigma)?;
-        check_probability("blur_p", self.blur_p)?;
-        check_probability("flip_p", self.flip_p)?;
+        // The weak view of the seed has no grayscale step.
+        let steps = Photometric::check(
+            self.jitter,
+            self.jitter_p,
+            0.0,
+            self.blur_sigma,
+            self.blur_p,
+            self.flip_p,
+        )?;
         Ok(WeakAugment {
             config: self,
-            steps: Photometric {
-                jitter,
-                jitter_p: self.jitter_p,
-                grayscale_p: 0.0,
-                blur_sigma: self.blur_sigma,
-                blur_p: self.blur_p,
-                flip_p: self.flip_p,
-            },
+            steps,
         })
     }
 }
