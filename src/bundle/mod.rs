@@ -99,6 +99,17 @@ impl Bundle {
         })
     }
 
+    /// The same bundle with another threshold, for choosing it with the
+    /// bundle's own (possibly rounded) scores.
+    pub fn with_threshold(mut self, threshold: Threshold) -> Result<Self, BundleError> {
+        if !threshold.score.is_finite() {
+            return Err(BundleError::Threshold(threshold.score));
+        }
+        self.header.threshold = threshold.score;
+        self.header.threshold_source = threshold.source;
+        Ok(self)
+    }
+
     pub fn header(&self) -> &BundleHeader {
         &self.header
     }

@@ -51,6 +51,13 @@ pub enum ReportError {
     Missing { class: String, backbone: String },
     #[error("backbone `{backbone}` has two results for class `{class}`")]
     Duplicate { class: String, backbone: String },
+    #[error("a picture is {got:?} pixels (width, height), expected {expected:?}")]
+    ImageSize {
+        expected: (usize, usize),
+        got: (usize, usize),
+    },
+    #[error("cannot encode the PNG: {0}")]
+    Encode(String),
 }
 
 /// One class's row: a score pair per backbone, in the table's backbone order.

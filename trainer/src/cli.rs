@@ -50,6 +50,53 @@ pub enum Command {
     /// Score every test image with each fitted backbone (and optionally the
     /// per-pixel baseline) and write the paper's tables, scatter plot and curves.
     Eval(EvalArgs),
+    /// Pack one class of a `padim fit` folder into a single browser bundle
+    /// (trunk weights, PaDiM statistics, preprocessing, threshold).
+    ///
+    /// The threshold is the max-F1 threshold of the bundle's own image scores
+    /// on the test images of --threshold-split (held out: PaDiM fits on the
+    /// training normals only).
+    Export(ExportArgs),
+    /// Score images with a bundle: a heat-map overlay PNG per image, and
+    /// scores.csv and scores.json with each score and decision.
+    Score(ScoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A folder written by `padim fit`.
+    #[arg(long, value_name = "DIR")]
+    pub stats: PathBuf,
+    /// The class to export (it must have been fitted into DIR).
+    #[arg(long)]
+    pub class: String,
+    /// The VisA-layout data set whose test images set the threshold.
+    #[arg(long, value_name = "ROOT")]
+    pub data: PathBuf,
+    /// The split whose test images (normal and anomalous) the max-F1
+    /// threshold is chosen on.
+    #[arg(long, default_value = "1cls")]
+    pub threshold_split: String,
+    /// `f16` (convolution weights and Cholesky factors in half precision,
+    /// about half the size) or `f32` (lossless).
+    #[arg(long, default_value = "f16")]
+    pub precision: String,
+    /// The bundle file to write, e.g. www/models/NAME.spotdiff.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// A bundle written by `spotdiff export`.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    /// JPEG or PNG images to score.
+    #[arg(required = true, value_name = "IMAGES")]
+    pub images: Vec<PathBuf>,
+    /// The folder for the overlays, scores.csv and scores.json (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -392,15 +392,22 @@ fn padim_fit(root: &Path, out: &Path, class: &str) -> Output {
     ])
 }
 
-#[test]
-fn padim_fit_and_eval_write_a_report_in_range() {
-    let dir = temp_dir("padim_eval");
+/// A test's folder holding the tiny set (`set`) and a fit of it into
+/// `stats_name`, and its stdout.
+fn fitted_tiny_set(test: &str, stats_name: &str) -> (PathBuf, PathBuf, PathBuf, String) {
+    let dir = temp_dir(test);
     let root = dir.join("set");
     tiny_set(&root);
-    let stats = dir.join("r18_tiny");
+    let stats = dir.join(stats_name);
     let output = padim_fit(&root, &stats, "cashew");
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains("d = 13"), "{}", stdout(&output));
+    (dir, root, stats, stdout(&output))
+}
+
+#[test]
+fn padim_fit_and_eval_write_a_report_in_range() {
+    let (dir, root, stats, fit_output) = fitted_tiny_set("padim_eval", "r18_tiny");
+    assert!(fit_output.contains("d = 13"), "{fit_output}");
     for file in ["cashew.padim", "backbone.safetensors", "manifest.json"] {
         assert!(stats.join(file).is_file(), "{file} is missing");
     }
@@ -526,4 +533,236 @@ fn padim_and_eval_refuse_bad_inputs_with_clear_errors() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("failed the data check"));
+}
+
+/// The test images of the tiny set's 1cls split, as (path, anomalous).
+fn test_images(root: &Path) -> Vec<(String, bool)> {
+    std::fs::read_to_string(root.join("split_csv/1cls.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').collect::<Vec<_>>())
+        .filter(|fields| fields[1] == "test")
+        .map(|fields| {
+            (
+                root.join(fields[3]).to_str().unwrap().to_string(),
+                fields[2] == "anomaly",
+            )
+        })
+        .collect()
+}
+
+/// The bundle's JSON header, read by the documented layout.
+fn bundle_header(path: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..8], b"SPOTDIFF");
+    let len = u32::from_le_bytes(bytes[20..24].try_into().unwrap()) as usize;
+    serde_json::from_slice(&bytes[24..24 + len]).unwrap()
+}
+
+fn export(stats: &Path, class: &str, root: &Path, precision: &str, out: &Path) -> Output {
+    spotdiff(&[
+        "export",
+        "--stats",
+        stats.to_str().unwrap(),
+        "--class",
+        class,
+        "--data",
+        root.to_str().unwrap(),
+        "--precision",
+        precision,
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn export_and_score_agree_with_eval_and_pick_the_max_f1_threshold() {
+    let (dir, root, stats, _) = fitted_tiny_set("export_score", "stats");
+    let bundle = dir.join("models/cashew.spotdiff");
+    let output = export(&stats, "cashew", &root, "f32", &bundle);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let header = bundle_header(&bundle);
+    assert_eq!(header["class"], "cashew");
+    assert!(header["threshold_source"]
+        .as_str()
+        .unwrap()
+        .starts_with("max-F1"));
+    let threshold = header["threshold"].as_f64().unwrap();
+
+    let tests = test_images(&root);
+    let out = dir.join("scored");
+    let mut args = vec!["score", "--bundle", bundle.to_str().unwrap()];
+    args.extend(tests.iter().map(|(path, _)| path.as_str()));
+    args.extend(["--out", out.to_str().unwrap()]);
+    let output = spotdiff(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json = read_json(&out.join("scores.json"));
+    let scored = json["images"].as_array().unwrap();
+    assert_eq!(scored.len(), tests.len());
+    let scores: Vec<f64> = scored
+        .iter()
+        .map(|s| s["score"].as_f64().unwrap())
+        .collect();
+    for (s, &score) in scored.iter().zip(&scores) {
+        assert_eq!(s["anomalous"].as_bool().unwrap(), score >= threshold);
+        let png = std::fs::read(s["overlay"].as_str().unwrap()).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        // IHDR: the 64 px crop.
+        assert_eq!(&png[16..24], &[0, 0, 0, 64, 0, 0, 0, 64]);
+    }
+    let csv = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+    assert_eq!(csv.lines().count(), tests.len() + 1);
+    assert_eq!(csv.lines().next(), Some("file,score,anomalous"));
+
+    // By hand: F1 = 2TP / (2TP + FP + FN) with "score >= t" anomalous, for
+    // every score as t; the bundle's threshold reaches the best of them.
+    let f1 = |t: f64| {
+        let (mut tp, mut fp, mut fn_) = (0.0, 0.0, 0.0);
+        for (&score, (_, anomalous)) in scores.iter().zip(&tests) {
+            match (score >= t, *anomalous) {
+                (true, true) => tp += 1.0,
+                (true, false) => fp += 1.0,
+                (false, true) => fn_ += 1.0,
+                _ => {}
+            }
+        }
+        2.0 * tp / (2.0 * tp + fp + fn_)
+    };
+    let best = scores.iter().map(|&t| f1(t)).fold(0.0, f64::max);
+    assert_eq!(f1(threshold), best);
+
+    // A lossless bundle scores as the statistics folder does in `eval`.
+    let report = dir.join("report");
+    let output = spotdiff(&[
+        "eval",
+        "--data",
+        root.to_str().unwrap(),
+        "--stats",
+        stats.to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let details = read_json(&report.join("details.json"));
+    let evaluated = details[0]["image_scores"].as_array().unwrap();
+    for (got, want) in scores.iter().zip(evaluated) {
+        let want = want.as_f64().unwrap();
+        assert!((got - want).abs() <= 1e-5 * want, "{got} vs {want}");
+    }
+    let panels = std::fs::read(report.join("panels/cashew.png")).unwrap();
+    assert_eq!(&panels[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+#[test]
+fn export_and_score_refuse_bad_inputs_with_clear_errors() {
+    let (dir, root, stats, _) = fitted_tiny_set("export_score_refusals", "stats");
+    let bundle = dir.join("cashew.spotdiff");
+    let output = export(&stats, "pcb1", &root, "f16", &bundle);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("class `pcb1` was not fitted into"),
+        "{}",
+        stderr(&output)
+    );
+    let output = export(&stats, "cashew", &root, "f8", &bundle);
+    assert!(stderr(&output).contains("--precision `f8`: choose `f16` or `f32`"));
+    let output = export(&stats, "cashew", &root, "f16", &bundle);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    // One unreadable image among good ones: reported by name, the others
+    // scored, and the run fails at the end.
+    let junk = write(&dir, "junk.png", "not an image");
+    let good = test_images(&root)[0].0.clone();
+    let out = dir.join("scored");
+    let output = spotdiff(&[
+        "score",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        &junk,
+        &good,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!("{junk}: not a readable JPEG or PNG")),
+        "{message}"
+    );
+    assert!(message.contains("1 of 2 images could not be scored"));
+    let csv = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+
+    // A tampered bundle.
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(&bundle, bytes).unwrap();
+    let output = spotdiff(&[
+        "score",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        &good,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("is not a usable bundle"), "{message}");
+    assert!(message.contains("checksum does not match"), "{message}");
+}
+
+#[test]
+fn fitting_another_class_adds_it_to_the_manifest() {
+    let dir = temp_dir("padim_fit_adds");
+    let root = dir.join("set");
+    let output = spotdiff(&[
+        "synth",
+        "--out",
+        root.to_str().unwrap(),
+        "--size",
+        "64",
+        "--normals",
+        "4",
+        "--anomalies",
+        "2",
+        "--classes",
+        "cashew,fryum",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stats = dir.join("stats");
+    for class in ["fryum", "cashew", "fryum"] {
+        let output = padim_fit(&root, &stats, class);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let manifest = read_json(&stats.join("manifest.json"));
+    assert_eq!(manifest["classes"], serde_json::json!(["fryum", "cashew"]));
+
+    let output = spotdiff(&[
+        "padim",
+        "fit",
+        "--data",
+        root.to_str().unwrap(),
+        "--class",
+        "cashew",
+        "--out",
+        stats.to_str().unwrap(),
+        "--width",
+        "0.25",
+        "--size",
+        "64",
+        "--seed",
+        "3",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("holds statistics fitted with other settings (padim, width)"),
+        "{}",
+        stderr(&output)
+    );
 }

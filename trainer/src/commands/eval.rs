@@ -1,20 +1,22 @@
 //! `spotdiff eval`: scores every test image of every class with each fitted
 //! backbone (and the per-pixel baseline if asked) and writes the paper's
-//! tables, the scatter plot and per-class curves.
+//! tables, the scatter plot, per-class curves and segmentation panels.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use burn::backend::Flex;
-use spotdiff::data::{Label, Preprocess, SizeLimit, Split};
+use spotdiff::data::{Label, Preprocess, Sample, SizeLimit, Split};
 use spotdiff::eval::{
     load_preprocessed, ClassEvaluator, ClassMetrics, Detector as Padim, PixelBaselineFitter,
     Protocol,
 };
 use spotdiff::model::ResNetTrunk;
-use spotdiff::padim::PadimStats;
+use spotdiff::padim::{PadimStats, ScoreMap};
 use spotdiff::plot::{self, Panel, Series, Style};
-use spotdiff::report::{scatter_plot, ClassResult, ResultTable, Scores, Task};
+use spotdiff::report::{
+    encode_png, grid, heat_map, mask_picture, scatter_plot, ClassResult, ResultTable, Scores, Task,
+};
 
 use super::data::{image_bar, open_checked_visa, CheckedVisa};
 use super::padim::{preprocess_for, Manifest};
@@ -35,6 +37,12 @@ enum Detector {
 }
 
 impl Detector {
+    fn preprocess(&self) -> &Preprocess {
+        match self {
+            Detector::Padim { preprocess, .. } | Detector::Pixel { preprocess } => preprocess,
+        }
+    }
+
     fn name(&self) -> &str {
         match self {
             Detector::Padim { name, .. } => name,
@@ -126,8 +134,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let mut details = Vec::new();
     for class in &classes {
         let mut per_class = Vec::new();
+        let mut panel_maps = Vec::new();
         for detector in &detectors {
-            let metrics = evaluate(
+            let (metrics, maps) = evaluate(
                 detector,
                 &data,
                 class,
@@ -179,13 +188,28 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 "image_scores": metrics.image_scores,
             }));
             per_class.push((detector.name().to_string(), metrics));
+            panel_maps.push(maps);
         }
         write_curves(&args.out, class, &per_class)?;
+        write_panels(&args.out, &data, class, &detectors, &panel_maps)?;
     }
     write_report(&args.out, &results, &details)
 }
 
-/// Scores one class's test images with one detector.
+/// Anomalous test images shown per class in the segmentation panels.
+const PANEL_ROWS: usize = 4;
+
+/// The test images of a class the panels show: its first anomalies, by index
+/// into the class's test samples.
+fn panel_samples(tests: &[&Sample]) -> Vec<usize> {
+    (0..tests.len())
+        .filter(|&i| tests[i].label.is_anomaly())
+        .take(PANEL_ROWS)
+        .collect()
+}
+
+/// Scores one class's test images with one detector; also returns the
+/// anomaly maps of the [`panel_samples`].
 fn evaluate(
     detector: &Detector,
     data: &CheckedVisa,
@@ -193,9 +217,16 @@ fn evaluate(
     batch: usize,
     protocol: Protocol,
     device: &burn::tensor::Device<Flex>,
-) -> anyhow::Result<ClassMetrics> {
+) -> anyhow::Result<(ClassMetrics, Vec<ScoreMap>)> {
     let limit = SizeLimit::default();
     let tests = data.samples(class, Split::Test);
+    let shown = panel_samples(&tests);
+    let mut panel_maps = Vec::with_capacity(shown.len());
+    let mut keep = |index: usize, map: &ScoreMap| {
+        if shown.contains(&index) {
+            panel_maps.push(map.clone());
+        }
+    };
     let mut evaluator = ClassEvaluator::new();
     let bar = image_bar(tests.len(), format!("{class} {}", detector.name()));
     match detector {
@@ -212,15 +243,16 @@ fn evaluate(
                 .with_context(|| format!("{} is not usable PaDiM statistics", path.display()))?;
             let padim = Padim::new((**trunk).clone(), stats, *preprocess, *device)
                 .with_context(|| format!("{} does not fit its manifest", path.display()))?;
-            for chunk in tests.chunks(batch) {
+            for (start, chunk) in (0..).step_by(batch).zip(tests.chunks(batch)) {
                 let loaded = chunk
                     .iter()
                     .map(|s| load_preprocessed(s, &data.source, preprocess, &limit))
                     .collect::<Result<Vec<_>, _>>()?;
                 let images: Vec<_> = loaded.iter().map(|p| &p.image).collect();
                 let maps = padim.anomaly_maps(&images)?;
-                for ((sample, item), map) in chunk.iter().zip(&loaded).zip(&maps) {
+                for (i, ((sample, item), map)) in chunk.iter().zip(&loaded).zip(&maps).enumerate() {
                     evaluator.push(map, &item.mask, sample.label.is_anomaly())?;
+                    keep(start + i, map);
                 }
                 bar.inc(chunk.len() as u64);
             }
@@ -235,16 +267,84 @@ fn evaluate(
                 }
             }
             let baseline = fitter.finish()?;
-            for sample in &tests {
+            for (index, sample) in tests.iter().enumerate() {
                 let item = load_preprocessed(sample, &data.source, preprocess, &limit)?;
                 let map = baseline.anomaly_map(&item.image)?;
                 evaluator.push(&map, &item.mask, sample.label.is_anomaly())?;
+                keep(index, &map);
                 bar.inc(1);
             }
         }
     }
     bar.finish_and_clear();
-    Ok(evaluator.finish(protocol)?)
+    Ok((evaluator.finish(protocol)?, panel_maps))
+}
+
+/// The paper's Fig. 12 for one class: a row per shown anomaly; columns the
+/// image, its ground truth and each detector's heat map, every detector's
+/// maps drawn on one colour scale (their minimum to their maximum).
+fn write_panels(
+    out: &Path,
+    data: &CheckedVisa,
+    class: &str,
+    detectors: &[Detector],
+    maps: &[Vec<ScoreMap>],
+) -> anyhow::Result<()> {
+    let Some(preprocess) = detectors.first().map(Detector::preprocess) else {
+        return Ok(());
+    };
+    let size = preprocess.output_size() as usize;
+    if let Some(other) = detectors
+        .iter()
+        .find(|d| d.preprocess().output_size() as usize != size)
+    {
+        println!(
+            "{class}: no segmentation panels: `{}` and `{}` score different input sizes",
+            detectors[0].name(),
+            other.name()
+        );
+        return Ok(());
+    }
+    let tests = data.samples(class, Split::Test);
+    let scales: Vec<(f32, f32)> = maps
+        .iter()
+        .map(|maps| {
+            let values = maps.iter().flat_map(|m| m.values().iter().copied());
+            values.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for (row, index) in panel_samples(&tests).into_iter().enumerate() {
+        let item = load_preprocessed(
+            tests[index],
+            &data.source,
+            preprocess,
+            &SizeLimit::default(),
+        )?;
+        let mut pictures = vec![preprocess.to_rgb8(&item.image), mask_picture(&item.mask)];
+        for (detector_maps, &(low, high)) in maps.iter().zip(&scales) {
+            pictures.push(heat_map(&detector_maps[row], low, high));
+        }
+        rows.push(pictures);
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(out.join("panels"))
+        .with_context(|| format!("cannot create {}", out.join("panels").display()))?;
+    let columns = ["image", "ground truth"]
+        .into_iter()
+        .chain(detectors.iter().map(Detector::name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    write_atomically(
+        &out.join("panels").join(format!("{class}.png")),
+        &encode_png(&grid(&rows, 4)?)?,
+    )?;
+    println!("{class}: segmentation panels, columns {columns}");
+    Ok(())
 }
 
 /// ROC and PR curves of one class, image and pixel level, a line per detector.

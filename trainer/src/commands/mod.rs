@@ -1,8 +1,10 @@
 mod backends;
 mod data;
 mod eval;
+mod export;
 mod metrics;
 mod padim;
+mod score;
 mod synth;
 mod toy;
 
@@ -17,6 +19,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data(DataCommand::Check { root, layout }) => data::check(&root, layout.as_deref()),
         Command::Padim(PadimCommand::Fit(args)) => padim::fit(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Export(args) => export::run(&args),
+        Command::Score(args) => score::run(&args),
     }
 }
 

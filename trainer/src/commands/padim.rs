@@ -65,6 +65,27 @@ impl Manifest {
         Ok(manifest)
     }
 
+    /// The settings (all but the classes and the writer's version) in
+    /// which `other` differs, by field name.
+    fn differences(&self, other: &Manifest) -> anyhow::Result<Vec<String>> {
+        let fields = |m: &Manifest| -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+            match serde_json::to_value(m)? {
+                serde_json::Value::Object(mut map) => {
+                    map.remove("classes");
+                    map.remove("generator");
+                    Ok(map)
+                }
+                _ => unreachable!("a manifest serialises to an object"),
+            }
+        };
+        let (mine, theirs) = (fields(self)?, fields(other)?);
+        Ok(mine
+            .iter()
+            .filter(|(key, value)| theirs.get(*key) != Some(value))
+            .map(|(key, _)| key.clone())
+            .collect())
+    }
+
     /// The backbone, loaded from the folder's weights file.
     pub fn load_backbone<B: Backend>(
         &self,
@@ -146,15 +167,52 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
 
+    let mut manifest = Manifest {
+        version: MANIFEST_VERSION,
+        generator: format!("spotdiff {}", env!("CARGO_PKG_VERSION")),
+        backbone: args.backbone.clone(),
+        width: args.width,
+        weights: args.weights.clone(),
+        seed: args.seed,
+        backbone_file: BACKBONE_FILE.to_string(),
+        preprocess: *preprocess.config(),
+        padim,
+        split: data.split.to_string(),
+        classes: Vec::new(),
+    };
+    // Fitting into a folder that holds other classes adds to them, on the
+    // same backbone; other settings would leave those classes' statistics
+    // meaningless, so they are refused.
+    let previous = if args.out.join(MANIFEST).is_file() {
+        let previous = Manifest::read(&args.out)?;
+        let differences = previous.differences(&manifest)?;
+        if !differences.is_empty() {
+            anyhow::bail!(
+                "{} holds statistics fitted with other settings ({}): fit into another --out folder, or delete it first",
+                args.out.display(),
+                differences.join(", ")
+            );
+        }
+        Some(previous)
+    } else {
+        None
+    };
+
     let device = Default::default();
-    Flex::seed(&device, args.seed);
-    let mut model = config.init::<Flex>(&device)?;
-    if let (Some(bytes), Some(path)) = (weights, &args.weights) {
-        model = model
-            .load_safetensors(bytes)
-            .with_context(|| format!("cannot load --weights {}", path.display()))?;
-    }
-    write_atomically(&args.out.join(BACKBONE_FILE), &model.to_safetensors()?)?;
+    let model = match &previous {
+        Some(previous) => previous.load_backbone::<Flex>(&args.out, &device)?,
+        None => {
+            Flex::seed(&device, args.seed);
+            let mut model = config.init::<Flex>(&device)?;
+            if let (Some(bytes), Some(path)) = (weights, &args.weights) {
+                model = model
+                    .load_safetensors(bytes)
+                    .with_context(|| format!("cannot load --weights {}", path.display()))?;
+            }
+            write_atomically(&args.out.join(BACKBONE_FILE), &model.to_safetensors()?)?;
+            model
+        }
+    };
     let trunk = model.into_trunk();
 
     let limit = SizeLimit::default();
@@ -171,7 +229,7 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
                 data.split
             );
         }
-        let mut fitter = padim.fitter(tapped, MapSize::new(size, size))?;
+        let mut fitter = manifest.padim.fitter(tapped, MapSize::new(size, size))?;
         let bar = image_bar(samples.len(), format!("fit {class}"));
         for chunk in samples.chunks(batch) {
             let loaded = chunk
@@ -193,19 +251,12 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
         println!("{class}: {} images -> {}", samples.len(), path.display());
     }
 
-    let manifest = Manifest {
-        version: MANIFEST_VERSION,
-        generator: format!("spotdiff {}", env!("CARGO_PKG_VERSION")),
-        backbone: args.backbone.clone(),
-        width: args.width,
-        weights: args.weights.clone(),
-        seed: args.seed,
-        backbone_file: BACKBONE_FILE.to_string(),
-        preprocess: *preprocess.config(),
-        padim,
-        split: data.split.to_string(),
-        classes,
-    };
+    manifest.classes = previous.map(|p| p.classes).unwrap_or_default();
+    for class in classes {
+        if !manifest.classes.contains(&class) {
+            manifest.classes.push(class);
+        }
+    }
     write_atomically(
         &args.out.join(MANIFEST),
         serde_json::to_string_pretty(&manifest)?.as_bytes(),

@@ -1,0 +1,107 @@
+//! `spotdiff export`: one class of a statistics folder as a browser bundle,
+//! with its decision threshold chosen by max-F1 on held-out test images.
+
+use anyhow::Context;
+use burn::backend::Flex;
+use spotdiff::bundle::{Bundle, Threshold};
+use spotdiff::data::{SizeLimit, Split};
+use spotdiff::metrics::evaluate;
+use spotdiff::model::Precision;
+use spotdiff::padim::PadimStats;
+
+use super::data::{image_bar, open_checked_visa};
+use super::padim::{backbone_config, Manifest};
+use super::write_atomically;
+use crate::cli::ExportArgs;
+
+pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
+    // Every input is checked before the first image is scored.
+    let precision = match args.precision.as_str() {
+        "f16" => Precision::F16,
+        "f32" => Precision::F32,
+        other => anyhow::bail!("--precision `{other}`: choose `f16` or `f32`"),
+    };
+    let class = args.class.as_str();
+    let manifest = Manifest::read(&args.stats)?;
+    if !manifest.classes.iter().any(|c| c == class) {
+        anyhow::bail!(
+            "class `{class}` was not fitted into {} (it has: {}): run `spotdiff padim fit --class {class} --out {}` first",
+            args.stats.display(),
+            manifest.classes.join(", "),
+            args.stats.display()
+        );
+    }
+    let stats_path = args.stats.join(format!("{class}.padim"));
+    let stats_bytes = std::fs::read(&stats_path)
+        .with_context(|| format!("cannot read {}", stats_path.display()))?;
+    let stats = PadimStats::from_bytes(&stats_bytes)
+        .with_context(|| format!("{} is not usable PaDiM statistics", stats_path.display()))?;
+    let preprocess = manifest.preprocess.check().with_context(|| {
+        format!(
+            "{}: bad preprocessing",
+            args.stats.join(super::padim::MANIFEST).display()
+        )
+    })?;
+    let config = backbone_config(&manifest.backbone, manifest.width)?;
+    let data = open_checked_visa(&args.data, &args.threshold_split)?;
+    data.classes(Some(class))?;
+    let tests = data.samples(class, Split::Test);
+    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+
+    let device = Default::default();
+    let trunk = manifest
+        .load_backbone::<Flex>(&args.stats, &device)?
+        .into_trunk();
+    let unset = Threshold {
+        score: 0.0,
+        source: String::new(),
+    };
+    let bundle = Bundle::new(class, config, &trunk, &stats, &preprocess, unset, precision)?;
+    // The threshold is chosen on the bundle's own scores, so that rounding
+    // to half precision cannot move an image across it unnoticed.
+    let detector = bundle.detector::<Flex>(&device)?;
+    let limit = SizeLimit::default();
+    let bar = image_bar(tests.len(), format!("threshold {class}"));
+    let mut scores = Vec::with_capacity(tests.len());
+    let mut labels = Vec::with_capacity(tests.len());
+    for sample in &tests {
+        let image = sample.load_image(&data.source, &limit)?;
+        let detection = detector
+            .anomaly_map(&image)
+            .with_context(|| format!("cannot score {}", sample.describe()))?;
+        scores.push(detection.score);
+        labels.push(sample.label.is_anomaly());
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let metrics = evaluate(&scores, &labels).with_context(|| {
+        format!(
+            "cannot choose a threshold on class `{class}` of the {} split: it needs normal and anomalous test images",
+            args.threshold_split
+        )
+    })?;
+    let threshold = Threshold {
+        score: metrics.max_f1_threshold as f32,
+        source: format!(
+            "max-F1 ({:.4}) on the {} test images ({} anomalous) of the {} split",
+            metrics.max_f1,
+            tests.len(),
+            metrics.positives,
+            args.threshold_split
+        ),
+    };
+    let bundle = bundle.with_threshold(threshold)?;
+    let bytes = bundle.to_bytes();
+    write_atomically(&args.out, &bytes)?;
+    println!(
+        "{class}: threshold {} ({}); {:.1} MB ({precision:?}) -> {}",
+        bundle.header().threshold,
+        bundle.header().threshold_source,
+        bytes.len() as f64 / 1e6,
+        args.out.display()
+    );
+    Ok(())
+}
