@@ -65,6 +65,10 @@ fixtures: python-env
     .venv/bin/python tests/fixtures/make_metrics_fixtures.py
     .venv/bin/python tests/fixtures/make_padim_fixtures.py
 
+# Regenerates the PaDiM parity fixture with anomalib's own PaDiM code.
+fixtures-anomalib: python-anomalib
+    .venv-anomalib/bin/python tests/fixtures/make_padim_anomalib_fixtures.py
+
 # Time to generate the default demo data set (6 classes, 256 px).
 bench-synth:
     rm -rf target/bench-data/synth
@@ -86,3 +90,8 @@ bench-metrics: python-env
 python-env:
     [ -x .venv/bin/python ] || python3 -m venv .venv
     .venv/bin/python -c "import sklearn, scipy" 2>/dev/null || .venv/bin/pip install --quiet scikit-learn scipy numpy
+
+# A separate virtual environment with anomalib and PyTorch (about 6 GB, pinned), so .venv stays small.
+python-anomalib:
+    [ -x .venv-anomalib/bin/python ] || python3 -m venv .venv-anomalib
+    .venv-anomalib/bin/python -c "import anomalib, torch, safetensors" 2>/dev/null || .venv-anomalib/bin/pip install --quiet -r benches/requirements-anomalib.txt
