@@ -5,9 +5,9 @@
 //! tests/fixtures/resnet/basic.safetensors, 12 training and 3 test images of
 //! 80 × 64 pixels, d = 10 of 28 channels in a fixed unsorted order).
 //!
-//! Our whole pipeline runs: ResNet from safetensors → [`padim_taps`] →
-//! [`ChannelSelection::from_indices`] → [`PadimFitter`] → anomaly map. What is
-//! compared, each to 1e-3 relative per value:
+//! Our whole pipeline runs: ResNet from safetensors, cut after layer3 →
+//! [`padim_taps`] → [`ChannelSelection::from_indices`] → [`PadimFitter`] →
+//! anomaly map. What is compared, each to 1e-3 relative per value:
 //!
 //! - the per-position means (relative to their largest magnitude, as some are
 //!   near zero), the Mahalanobis distance maps before upsampling and the
@@ -122,7 +122,7 @@ fn run_ours() -> Ours {
     let images = images();
     assert_eq!(images.len(), TRAIN + TEST);
     let refs: Vec<&Chw> = images.iter().collect();
-    let taps = padim_taps(&model, &refs, &device).unwrap();
+    let taps = padim_taps(&model.into_trunk(), &refs, &device).unwrap();
     let mut fitter = PadimFitter::new(selection, INPUT, ANOMALIB_REGULARISER).unwrap();
     for image in &taps[..TRAIN] {
         fitter.push(&image.maps()).unwrap();
