@@ -65,6 +65,10 @@ fixtures: python-env
     .venv/bin/python tests/fixtures/make_metrics_fixtures.py
     .venv/bin/python tests/fixtures/make_padim_fixtures.py
 
+# Regenerates the PaDiM parity fixture with anomalib's own PaDiM code.
+fixtures-anomalib: python-anomalib
+    .venv-anomalib/bin/python tests/fixtures/make_padim_anomalib_fixtures.py
+
 # Time to generate the default demo data set (6 classes, 256 px).
 bench-synth:
     rm -rf target/bench-data/synth
@@ -82,7 +86,24 @@ bench-metrics: python-env
         rm -f target/bench-data/scores-$n.*; \
     done
 
+# PaDiM fit and scoring, ResNet-18 at 224 (random init, d = 100; 200 training and 50 test images of one
+# generated class), spotdiff's release CLI vs anomalib's PaDiM on the same images and weights, in one run.
+bench-padim: python-anomalib
+    cargo build --release -p spotdiff-trainer
+    rm -rf target/bench-data/padim
+    mkdir -p target/bench-data/padim
+    target/release/spotdiff synth --out target/bench-data/padim/data --classes capsules --normals 222 --anomalies 28
+    /usr/bin/time -v -o target/bench-data/padim/fit.time target/release/spotdiff padim fit --data target/bench-data/padim/data --class capsules --out target/bench-data/padim/stats --batch 8
+    /usr/bin/time -v -o target/bench-data/padim/eval.time target/release/spotdiff eval --data target/bench-data/padim/data --class capsules --stats target/bench-data/padim/stats --out target/bench-data/padim/report --batch 8
+    OMP_NUM_THREADS=2 /usr/bin/time -v -o target/bench-data/padim/anomalib.time .venv-anomalib/bin/python benches/padim_anomalib.py run --data target/bench-data/padim/data --class capsules --weights target/bench-data/padim/stats/backbone.safetensors --out target/bench-data/padim/anomalib.json
+    .venv-anomalib/bin/python benches/padim_anomalib.py summary target/bench-data/padim
+
 # A Python virtual environment with scikit-learn, SciPy and NumPy.
 python-env:
     [ -x .venv/bin/python ] || python3 -m venv .venv
     .venv/bin/python -c "import sklearn, scipy" 2>/dev/null || .venv/bin/pip install --quiet scikit-learn scipy numpy
+
+# A separate virtual environment with anomalib and PyTorch (about 6 GB, pinned), so .venv stays small.
+python-anomalib:
+    [ -x .venv-anomalib/bin/python ] || python3 -m venv .venv-anomalib
+    .venv-anomalib/bin/python -c "import anomalib, torch, safetensors" 2>/dev/null || .venv-anomalib/bin/pip install --quiet -r benches/requirements-anomalib.txt

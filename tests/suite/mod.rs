@@ -6,5 +6,6 @@ mod metrics_errors;
 mod metrics_reference;
 mod metrics_streaming;
 mod padim;
+mod padim_anomalib;
 mod report;
 mod resnet;
