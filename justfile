@@ -54,11 +54,28 @@ serve:
     python3 -m http.server 8000 --bind 127.0.0.1 --directory www
 
 # Browser tests: Debian's Chromium headless, driven by playwright-core (installed when missing).
-browser-test:
+browser-test: browser-fixture
     [ -x /usr/bin/chromium ] || (apt-get update -qq && apt-get install -y -qq chromium)
     [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
     [ -f www/pkg/spotdiff_web.js ] || just web
-    node --test tests/browser/
+    node --test --test-concurrency=1 tests/browser/
+
+# What the scoring page's tests compare against: a small generated class, a
+# bundle fitted on it, and `spotdiff score`'s results for a few test images.
+browser-fixture:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build -q -p spotdiff-trainer
+    spotdiff=$PWD/target/debug/spotdiff
+    rm -rf target/browser-fixture
+    mkdir -p target/browser-fixture
+    cd target/browser-fixture
+    $spotdiff synth --out data --seed 7 --size 96 --normals 24 --anomalies 8 --classes cashew > /dev/null
+    $spotdiff padim fit --data data --class cashew --width 0.25 --size 64 --seed 7 --out stats > /dev/null
+    $spotdiff export --stats stats --class cashew --data data --out bundle.spotdiff > /dev/null
+    $spotdiff score --bundle bundle.spotdiff --out scored \
+        data/cashew/Data/Images/Anomaly/000.JPG data/cashew/Data/Images/Anomaly/001.JPG \
+        data/cashew/Data/Images/Normal/0002.JPG data/cashew/Data/Images/Normal/0003.JPG > /dev/null
 
 # Regenerates the reference values (scikit-learn, NumPy, SciPy) the tests compare against.
 fixtures: python-env
