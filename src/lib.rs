@@ -28,5 +28,6 @@ pub mod metrics;
 pub mod model;
 pub mod padim;
 pub mod plot;
+pub mod pretrain;
 pub mod report;
 pub mod toy;
