@@ -4,5 +4,6 @@ mod metrics_errors;
 mod metrics_reference;
 mod metrics_streaming;
 mod padim;
+mod pretrain;
 mod report;
 mod resnet;
