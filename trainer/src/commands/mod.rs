@@ -3,6 +3,7 @@ mod data;
 mod eval;
 mod metrics;
 mod padim;
+mod pretrain;
 mod synth;
 mod toy;
 
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data(DataCommand::Check { root, layout }) => data::check(&root, layout.as_deref()),
         Command::Padim(PadimCommand::Fit(args)) => padim::fit(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Pretrain(args) => pretrain::run(&args),
     }
 }
 
