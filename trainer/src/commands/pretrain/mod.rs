@@ -360,6 +360,7 @@ fn train<B: AutodiffBackend, M: Pretrain<B>>(
     bar.set_position(start.step);
     let mut position = start;
     let mut epochs_run = 0;
+    let training = Instant::now();
     while position.epoch < settings.epochs {
         let order = Arc::new(epoch_order(
             settings.seed,
@@ -436,6 +437,12 @@ fn train<B: AutodiffBackend, M: Pretrain<B>>(
         }
     }
     bar.finish();
+    let images = (position.step - start.step) as f64 * settings.batch as f64;
+    let seconds = training.elapsed().as_secs_f64();
+    println!(
+        "{images} images in {seconds:.1} s: {:.1} images/s (loading overlapped)",
+        images / seconds
+    );
     let path = plan.out.join(BACKBONE_FILE);
     write_atomically(&path, &model.backbone().to_safetensors()?)?;
     println!(
