@@ -7,10 +7,12 @@
 //! or network I/O of its own; the shells at the edges do.
 //!
 //! - [`augment`]: SmoothBlend, the weak global view and the SimSiam/MoCo/SimCLR strong view, pure functions of (image, seeded stream).
+//! - [`bundle`]: one class's detector (trunk weights, PaDiM statistics,
+//!   preprocessing, threshold) as one checked file for the browser.
 //! - [`data`]: VisA and MVTec AD readers, decoding, preprocessing, checks and
 //!   the procedural data set; its `DirSource` (native only) is the one
 //!   file-system edge, everything else takes bytes.
-//! - [`eval`]: a ResNet's PaDiM taps, the per-pixel baseline, and one class's
+//! - [`eval`]: the [`eval::Detector`] pipeline (image to anomaly map), a ResNet's PaDiM taps, the per-pixel baseline, and one class's
 //!   evaluation from anomaly maps to the paper's metrics.
 //! - [`metrics`]: exact AU-ROC, AU-PR, average precision, max-F1, the paper's
 //!   own threshold sweep, and PRO / AU-PRO, streamed image by image.
@@ -22,6 +24,7 @@
 //! - [`plot`]: dependency-free SVG line charts for curves and figures.
 
 pub mod augment;
+pub mod bundle;
 pub mod data;
 pub mod eval;
 pub mod metrics;

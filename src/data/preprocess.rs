@@ -251,6 +251,24 @@ impl Preprocess {
         })
     }
 
+    /// Undoes the normalisation of an image made by [`Self::image`], for
+    /// display: 8-bit RGB, interleaved, rounded and clamped.
+    pub fn to_rgb8(&self, image: &Chw) -> RgbImage<u8> {
+        let plane = image.height * image.width;
+        let mut pixels = Vec::with_capacity(3 * plane);
+        for i in 0..plane {
+            for c in 0..3 {
+                let value = image.data[c * plane + i] * self.config.std[c] + self.config.mean[c];
+                pixels.push((value * 255.0).round().clamp(0.0, 255.0) as u8);
+            }
+        }
+        RgbImage {
+            width: image.width as u32,
+            height: image.height as u32,
+            pixels,
+        }
+    }
+
     /// Resizes (nearest neighbour) and crops a mask exactly as [`Self::image`]
     /// does its image, so the two stay aligned.
     ///
@@ -306,6 +324,21 @@ mod tests {
         }
         .check()
         .unwrap()
+    }
+
+    #[test]
+    fn to_rgb8_undoes_the_normalisation() {
+        // A 1x1 image whose red is the mean (-> 0.485 · 255 = 123.7 -> 124),
+        // green one std above it (0.456 + 0.224 = 0.68 -> 173.4 -> 173) and
+        // blue far out of range (clamped to 0).
+        let image = Chw {
+            height: 1,
+            width: 1,
+            data: vec![0.0, 1.0, -10.0],
+        };
+        let rgb = Preprocess::default().to_rgb8(&image);
+        assert_eq!((rgb.width, rgb.height), (1, 1));
+        assert_eq!(rgb.pixels, vec![124, 173, 0]);
     }
 
     #[test]

@@ -2,7 +2,7 @@ use thiserror::Error;
 
 use crate::data::{DataError, PreprocessError};
 use crate::metrics::MetricsError;
-use crate::padim::PadimError;
+use crate::padim::{MapSize, PadimError};
 
 /// Why a class cannot be fitted or evaluated.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -29,6 +29,8 @@ pub enum EvalError {
         got_height: usize,
         got_width: usize,
     },
+    #[error("the PaDiM statistics were fitted on {stats} inputs, but the preprocessing crops {crop}x{crop}: use the preprocessing the statistics were fitted with")]
+    InputSize { stats: MapSize, crop: u32 },
     #[error("the baseline was fitted on {fitted} images but this one is {got}")]
     BaselineSize { fitted: String, got: String },
     #[error(

@@ -11,7 +11,8 @@
 //!
 //! [`ResNet::features`] returns the taps after layer1..layer4 (PaDiM uses the
 //! first three), [`ResNet::pooled`] the globally pooled layer4 features and
-//! [`ResNet::forward`] the classifier's logits. [`weights`] imports
+//! [`ResNet::forward`] the classifier's logits; [`ResNetTrunk`] is the
+//! network cut after layer3, all PaDiM needs. [`weights`] imports
 //! safetensors and PyTorch `.pth` files and exports safetensors with the same
 //! names.
 
@@ -21,6 +22,7 @@ mod bottleneck;
 mod downsample;
 mod error;
 mod resnet;
+mod trunk;
 pub mod weights;
 
 pub use basic_block::{BasicBlock, BasicBlockConfig};
@@ -29,6 +31,8 @@ pub use bottleneck::{Bottleneck, BottleneckConfig};
 pub use downsample::{Downsample, DownsampleConfig};
 pub use error::{ModelError, TensorProblem, WeightFormat, WeightsError};
 pub use resnet::{ResNet, ResNetConfig, ResNetFeatures};
+pub use trunk::ResNetTrunk;
+pub use weights::Precision;
 
 /// Backend of the unit tests: burn's pure-Rust CPU backend.
 #[cfg(test)]

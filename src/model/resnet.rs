@@ -10,6 +10,7 @@ use burn::tensor::Tensor;
 
 use super::block::{conv7x7_stem, Block, BlockKind};
 use super::error::ModelError;
+use super::trunk::ResNetTrunk;
 
 /// Caps the width so channel counts stay far from overflow; 16 (1024 base
 /// channels, a 6.5-billion-parameter ResNet-50) is already beyond any use.
@@ -67,29 +68,33 @@ impl ResNetConfig {
     /// Initialises the network on `device` with torchvision's initialisation
     /// (Kaiming-normal fan-out convolutions, unit batch norms).
     pub fn init<B: Backend>(&self, device: &B::Device) -> Result<ResNet<B>, ModelError> {
-        let base = self.base_channels()?;
-        if let Some(stage) = self.layers.iter().position(|&n| n == 0) {
-            return Err(ModelError::EmptyStage { stage: stage + 1 });
-        }
         if self.num_classes == 0 {
             return Err(ModelError::NoClasses);
         }
-        let expansion = self.block.expansion();
-        // torchvision's `_make_layer`: the first block of a stage takes the
-        // stride (all but layer1 halve the grid) and the previous width.
-        let mut in_channels = base;
-        let [layer1, layer2, layer3, layer4] = core::array::from_fn(|i| {
-            let planes = base << i;
-            (0..self.layers[i])
-                .map(|j| {
-                    let stride = if i > 0 && j == 0 { 2 } else { 1 };
-                    let block = self.block.init(in_channels, planes, stride, device);
-                    in_channels = planes * expansion;
-                    block
-                })
-                .collect::<Vec<Block<B>>>()
-        });
+        // burn draws parameters lazily, on first use, so building the trunk
+        // first does not change which values a seed gives.
+        let trunk = self.init_trunk(device)?;
+        let base = self.checked_base()?;
         Ok(ResNet {
+            conv1: trunk.conv1,
+            bn1: trunk.bn1,
+            relu: trunk.relu,
+            maxpool: trunk.maxpool,
+            layer1: trunk.layer1,
+            layer2: trunk.layer2,
+            layer3: trunk.layer3,
+            layer4: self.stage(3, base, device),
+            avgpool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
+            fc: LinearConfig::new(8 * base * self.block.expansion(), self.num_classes).init(device),
+        })
+    }
+
+    /// Initialises only the stem and layer1–layer3, the part PaDiM reads,
+    /// without ever allocating layer4 or the classifier.
+    pub fn init_trunk<B: Backend>(&self, device: &B::Device) -> Result<ResNetTrunk<B>, ModelError> {
+        let base = self.checked_base()?;
+        let [layer1, layer2, layer3] = core::array::from_fn(|i| self.stage(i, base, device));
+        Ok(ResNetTrunk {
             conv1: conv7x7_stem(base).init(device),
             bn1: BatchNormConfig::new(base).init(device),
             relu: Relu::new(),
@@ -100,10 +105,35 @@ impl ResNetConfig {
             layer1,
             layer2,
             layer3,
-            layer4,
-            avgpool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
-            fc: LinearConfig::new(8 * base * expansion, self.num_classes).init(device),
         })
+    }
+
+    fn checked_base(&self) -> Result<usize, ModelError> {
+        let base = self.base_channels()?;
+        if let Some(stage) = self.layers.iter().position(|&n| n == 0) {
+            return Err(ModelError::EmptyStage { stage: stage + 1 });
+        }
+        Ok(base)
+    }
+
+    /// Stage `index` (0 for layer1) as torchvision's `_make_layer` builds it:
+    /// the first block takes the stride (all but layer1 halve the grid) and
+    /// the previous stage's width.
+    fn stage<B: Backend>(&self, index: usize, base: usize, device: &B::Device) -> Vec<Block<B>> {
+        let expansion = self.block.expansion();
+        let planes = base << index;
+        let mut in_channels = match index {
+            0 => base,
+            _ => (base << (index - 1)) * expansion,
+        };
+        (0..self.layers[index])
+            .map(|j| {
+                let stride = if index > 0 && j == 0 { 2 } else { 1 };
+                let block = self.block.init(in_channels, planes, stride, device);
+                in_channels = planes * expansion;
+                block
+            })
+            .collect()
     }
 }
 
@@ -157,15 +187,28 @@ impl<B: Backend> ResNet<B> {
     pub fn features(&self, input: Tensor<B, 4>) -> ResNetFeatures<B> {
         let x = self.conv1.forward(input);
         let x = self.maxpool.forward(self.relu.forward(self.bn1.forward(x)));
-        let layer1 = stage(&self.layer1, x);
-        let layer2 = stage(&self.layer2, layer1.clone());
-        let layer3 = stage(&self.layer3, layer2.clone());
-        let layer4 = stage(&self.layer4, layer3.clone());
+        let layer1 = stage_forward(&self.layer1, x);
+        let layer2 = stage_forward(&self.layer2, layer1.clone());
+        let layer3 = stage_forward(&self.layer3, layer2.clone());
+        let layer4 = stage_forward(&self.layer4, layer3.clone());
         ResNetFeatures {
             layer1,
             layer2,
             layer3,
             layer4,
+        }
+    }
+
+    /// Drops layer4 and the classifier, keeping the part PaDiM reads.
+    pub fn into_trunk(self) -> ResNetTrunk<B> {
+        ResNetTrunk {
+            conv1: self.conv1,
+            bn1: self.bn1,
+            relu: self.relu,
+            maxpool: self.maxpool,
+            layer1: self.layer1,
+            layer2: self.layer2,
+            layer3: self.layer3,
         }
     }
 
@@ -191,7 +234,7 @@ impl<B: Backend> ResNet<B> {
 }
 
 /// Applies a stage's blocks in order.
-fn stage<B: Backend>(blocks: &[Block<B>], input: Tensor<B, 4>) -> Tensor<B, 4> {
+pub(crate) fn stage_forward<B: Backend>(blocks: &[Block<B>], input: Tensor<B, 4>) -> Tensor<B, 4> {
     blocks.iter().fold(input, |x, block| block.forward(x))
 }
 

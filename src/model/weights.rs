@@ -25,15 +25,28 @@ use std::collections::BTreeMap;
 
 use burn::tensor::backend::Backend;
 use burn_store::{
-    ApplyError, ApplyResult, BurnToPyTorchAdapter, ModuleSnapshot, ModuleStore,
-    PyTorchToBurnAdapter, SafetensorsStore, TensorSnapshot,
+    ApplyError, ApplyResult, BurnToPyTorchAdapter, HalfPrecisionAdapter, ModuleAdapter,
+    ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter, SafetensorsStore, TensorSnapshot,
 };
 
 use super::error::{TensorProblem, WeightFormat, WeightsError};
 use super::resnet::ResNet;
+use super::trunk::ResNetTrunk;
 
 /// Suffix of the BatchNorm counters torchvision saves and spotdiff ignores.
 const IGNORED_SUFFIX: &str = ".num_batches_tracked";
+
+/// How stored floats are kept: full precision, or half where accuracy allows
+/// (in a weights file: the convolutions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// Every tensor float32, as torchvision saves them.
+    F32,
+    /// Convolution weights float16, batch norms float32 (their running
+    /// variances underflow in f16): half the size, for browser bundles.
+    F16,
+}
 
 impl<B: Backend> ResNet<B> {
     /// Loads a safetensors file (its bytes) holding a torchvision state dict
@@ -41,12 +54,7 @@ impl<B: Backend> ResNet<B> {
     ///
     /// Consumes the model so that a failed import leaves no half-loaded one.
     pub fn load_safetensors(self, bytes: Vec<u8>) -> Result<Self, WeightsError> {
-        let store = SafetensorsStore::from_bytes(Some(bytes))
-            .with_from_adapter(PyTorchToBurnAdapter)
-            .skip_enum_variants(true)
-            .validate(false)
-            .allow_partial(true);
-        import(self, store, WeightFormat::Safetensors)
+        load_safetensors(self, bytes, Precision::F32)
     }
 
     /// Loads a PyTorch file (`torch.save(model.state_dict(), path)`, as
@@ -62,7 +70,7 @@ impl<B: Backend> ResNet<B> {
             .map_indices_contiguous(false)
             .validate(false)
             .allow_partial(true);
-        import(self, store, WeightFormat::Pytorch)
+        import(self, store, WeightFormat::Pytorch, Precision::F32)
     }
 
     /// Writes the weights as safetensors with torchvision's names and layouts.
@@ -70,42 +78,125 @@ impl<B: Backend> ResNet<B> {
     /// `strict=True`: BatchNorm fills in the `num_batches_tracked` counters
     /// this file lacks (checked with torch 2.15).
     pub fn to_safetensors(&self) -> Result<Vec<u8>, WeightsError> {
-        let mut store = SafetensorsStore::from_bytes(None)
-            .with_to_adapter(BurnToPyTorchAdapter)
-            .skip_enum_variants(true);
-        self.save_into(&mut store)
-            .map_err(|e| WeightsError::Write(e.to_string()))?;
-        store
-            .get_bytes()
-            .map_err(|e| WeightsError::Write(e.to_string()))
+        to_safetensors(self, Precision::F32)
     }
 
     /// Every tensor a weight file holds for this model: torchvision's name
     /// and shape, in module order.
     pub fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
-        file_view(self)
+        file_view(self, Precision::F32)
             .into_iter()
             .map(|s| (s.full_path(), s.shape.to_vec()))
             .collect()
     }
 }
 
-/// The model's tensors as a file names and lays them out.
-fn file_view<B: Backend>(model: &ResNet<B>) -> Vec<TensorSnapshot> {
-    model.collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
+impl<B: Backend> ResNetTrunk<B> {
+    /// Loads a safetensors file of exactly the trunk's tensors (a full
+    /// network's file has layer4 and fc too and is refused: cut it with
+    /// [`ResNet::into_trunk`] first) whose convolutions are `precision`.
+    pub fn load_safetensors(
+        self,
+        bytes: Vec<u8>,
+        precision: Precision,
+    ) -> Result<Self, WeightsError> {
+        load_safetensors(self, bytes, precision)
+    }
+
+    /// Writes the trunk's weights as safetensors with torchvision's names,
+    /// convolutions in `precision`.
+    pub fn to_safetensors(&self, precision: Precision) -> Result<Vec<u8>, WeightsError> {
+        to_safetensors(self, precision)
+    }
+}
+
+/// The conversions between the model and a file of `precision`.
+fn adapters(precision: Precision) -> (Box<dyn ModuleAdapter>, Box<dyn ModuleAdapter>) {
+    match precision {
+        Precision::F32 => (
+            Box::new(PyTorchToBurnAdapter),
+            Box::new(BurnToPyTorchAdapter),
+        ),
+        // The half-precision adapter casts f16 -> f32 on load and f32 -> f16
+        // on save.
+        Precision::F16 => (
+            Box::new(PyTorchToBurnAdapter.chain(HalfPrecisionAdapter::new())),
+            Box::new(BurnToPyTorchAdapter.chain(HalfPrecisionAdapter::new())),
+        ),
+    }
+}
+
+fn load_safetensors<B: Backend, M: ModuleSnapshot<B>>(
+    model: M,
+    bytes: Vec<u8>,
+    precision: Precision,
+) -> Result<M, WeightsError> {
+    let (from, _) = adapters(precision);
+    let store = SafetensorsStore::from_bytes(Some(bytes))
+        .with_from_adapter(BoxedAdapter(from))
+        .skip_enum_variants(true)
+        .validate(false)
+        .allow_partial(true);
+    import(model, store, WeightFormat::Safetensors, precision)
+}
+
+fn to_safetensors<B: Backend, M: ModuleSnapshot<B>>(
+    model: &M,
+    precision: Precision,
+) -> Result<Vec<u8>, WeightsError> {
+    let (_, to) = adapters(precision);
+    let mut store = SafetensorsStore::from_bytes(None)
+        .with_to_adapter(BoxedAdapter(to))
+        .skip_enum_variants(true);
+    model
+        .save_into(&mut store)
+        .map_err(|e| WeightsError::Write(e.to_string()))?;
+    store
+        .get_bytes()
+        .map_err(|e| WeightsError::Write(e.to_string()))
+}
+
+/// Lets a chosen-at-run-time adapter go where burn-store wants a concrete one.
+struct BoxedAdapter(Box<dyn ModuleAdapter>);
+
+impl ModuleAdapter for BoxedAdapter {
+    fn adapt(&self, snapshot: &TensorSnapshot) -> TensorSnapshot {
+        self.0.adapt(snapshot)
+    }
+
+    fn get_alternative_param_name(&self, param_name: &str, container_type: &str) -> Option<String> {
+        self.0
+            .get_alternative_param_name(param_name, container_type)
+    }
+
+    fn clone_box(&self) -> Box<dyn ModuleAdapter> {
+        self.0.clone_box()
+    }
+}
+
+/// The model's tensors as a file of `precision` names and lays them out.
+fn file_view<B: Backend, M: ModuleSnapshot<B>>(
+    model: &M,
+    precision: Precision,
+) -> Vec<TensorSnapshot> {
+    model.collect(None, Some(adapters(precision).1), true)
 }
 
 /// Checks the file against the model, then applies it.
-fn import<B: Backend, S: ModuleStore>(
-    mut model: ResNet<B>,
+fn import<B: Backend, M: ModuleSnapshot<B>, S: ModuleStore>(
+    mut model: M,
     mut store: S,
     format: WeightFormat,
-) -> Result<ResNet<B>, WeightsError> {
+    precision: Precision,
+) -> Result<M, WeightsError> {
     let read = |e: S::Error| WeightsError::Read {
         format,
         message: e.to_string(),
     };
-    let problems = compare(&file_view(&model), store.get_all_snapshots().map_err(read)?);
+    let problems = compare(
+        &file_view(&model, precision),
+        store.get_all_snapshots().map_err(read)?,
+    );
     if !problems.is_empty() {
         return Err(WeightsError::Mismatch { format, problems });
     }

@@ -118,6 +118,20 @@ impl PadimStats {
         })
     }
 
+    /// The same statistics with other Cholesky factors (rounded ones, for a
+    /// half-precision bundle), checked as on construction.
+    pub(crate) fn with_cholesky_factors(&self, cholesky: Vec<f32>) -> Result<Self, PadimError> {
+        Self::new(
+            self.selection.clone(),
+            self.grid,
+            self.input,
+            self.images,
+            self.regulariser,
+            self.mean.clone(),
+            cholesky,
+        )
+    }
+
     /// The channel subset the statistics were fitted with.
     pub fn selection(&self) -> &ChannelSelection {
         &self.selection

@@ -500,8 +500,8 @@ fn jpeg_claiming(width: u16, height: u16) -> Vec<u8> {
     bytes
 }
 
-/// CRC-32 (ISO 3309, as PNG uses), bit by bit.
-fn crc32(bytes: &[u8]) -> u32 {
+/// CRC-32 (ISO 3309, as PNG and zlib use), bit by bit.
+pub(super) fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = !0u32;
     for &byte in bytes {
         crc ^= u32::from(byte);

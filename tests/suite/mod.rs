@@ -1,5 +1,7 @@
 mod augment;
+mod bundle;
 mod data;
+mod detector;
 mod metrics_errors;
 mod metrics_reference;
 mod metrics_streaming;

@@ -8,9 +8,10 @@ use anyhow::Context;
 use burn::backend::Flex;
 use spotdiff::data::{Label, Preprocess, SizeLimit, Split};
 use spotdiff::eval::{
-    load_preprocessed, padim_taps, ClassEvaluator, ClassMetrics, PixelBaselineFitter, Protocol,
+    load_preprocessed, ClassEvaluator, ClassMetrics, Detector as Padim, PixelBaselineFitter,
+    Protocol,
 };
-use spotdiff::model::ResNet;
+use spotdiff::model::ResNetTrunk;
 use spotdiff::padim::PadimStats;
 use spotdiff::plot::{self, Panel, Series, Style};
 use spotdiff::report::{scatter_plot, ClassResult, ResultTable, Scores, Task};
@@ -26,7 +27,7 @@ enum Detector {
         name: String,
         dir: PathBuf,
         preprocess: Preprocess,
-        model: Box<ResNet<Flex>>,
+        trunk: Box<ResNetTrunk<Flex>>,
     },
     Pixel {
         preprocess: Preprocess,
@@ -71,13 +72,13 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 dir.join(super::padim::MANIFEST).display()
             )
         })?;
-        let model = Box::new(manifest.load_backbone::<Flex>(dir, &device)?);
+        let trunk = Box::new(manifest.load_backbone::<Flex>(dir, &device)?.into_trunk());
         fitted_classes.get_or_insert_with(|| manifest.classes.clone());
         detectors.push(Detector::Padim {
             name,
             dir: dir.clone(),
             preprocess,
-            model,
+            trunk,
         });
     }
     match args.baseline.as_deref() {
@@ -201,7 +202,7 @@ fn evaluate(
         Detector::Padim {
             dir,
             preprocess,
-            model,
+            trunk,
             ..
         } => {
             let path = dir.join(format!("{class}.padim"));
@@ -209,16 +210,17 @@ fn evaluate(
                 std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
             let stats = PadimStats::from_bytes(&bytes)
                 .with_context(|| format!("{} is not usable PaDiM statistics", path.display()))?;
+            let padim = Padim::new((**trunk).clone(), stats, *preprocess, *device)
+                .with_context(|| format!("{} does not fit its manifest", path.display()))?;
             for chunk in tests.chunks(batch) {
                 let loaded = chunk
                     .iter()
                     .map(|s| load_preprocessed(s, &data.source, preprocess, &limit))
                     .collect::<Result<Vec<_>, _>>()?;
                 let images: Vec<_> = loaded.iter().map(|p| &p.image).collect();
-                let taps = padim_taps(model, &images, device)?;
-                for ((sample, item), taps) in chunk.iter().zip(&loaded).zip(&taps) {
-                    let map = stats.anomaly_map(&taps.maps())?;
-                    evaluator.push(&map, &item.mask, sample.label.is_anomaly())?;
+                let maps = padim.anomaly_maps(&images)?;
+                for ((sample, item), map) in chunk.iter().zip(&loaded).zip(&maps) {
+                    evaluator.push(map, &item.mask, sample.label.is_anomaly())?;
                 }
                 bar.inc(chunk.len() as u64);
             }

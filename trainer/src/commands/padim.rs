@@ -155,6 +155,7 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot load --weights {}", path.display()))?;
     }
     write_atomically(&args.out.join(BACKBONE_FILE), &model.to_safetensors()?)?;
+    let trunk = model.into_trunk();
 
     let limit = SizeLimit::default();
     let size = preprocess.output_size() as usize;
@@ -178,7 +179,7 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
                 .map(|s| load_preprocessed(s, &data.source, &preprocess, &limit))
                 .collect::<Result<Vec<_>, _>>()?;
             let images: Vec<_> = loaded.iter().map(|p| &p.image).collect();
-            for taps in padim_taps(&model, &images, &device)? {
+            for taps in padim_taps(&trunk, &images, &device)? {
                 fitter.push(&taps.maps())?;
             }
             bar.inc(chunk.len() as u64);
