@@ -105,9 +105,11 @@ impl Evaluation {
             .clone()
             .finish(Protocol::Exact)
             .map_err(|e| match self.anomalous {
-                0 => "no image has a defect in its mask: metrics need anomalous images too".to_owned(),
+                0 => "no image has a defect in its mask: metrics need anomalous images too"
+                    .to_owned(),
                 n if n == images => {
-                    "every image has a defect in its mask: metrics need normal images too".to_owned()
+                    "every image has a defect in its mask: metrics need normal images too"
+                        .to_owned()
                 }
                 _ => e.to_string(),
             })?;
@@ -141,8 +143,12 @@ mod tests {
         // (anomalous): image AU-ROC 1. Pixels: the one defect pixel (0.9) is
         // above the three clean ones: pixel AU-ROC 1, AU-PR 1, max-F1 1.
         let mut evaluation = Evaluation::new();
-        evaluation.push_map(vec![0.1, 0.2], 2, 1, &[], false).unwrap();
-        evaluation.push_map(vec![0.3, 0.9], 2, 1, &[0, 1], true).unwrap();
+        evaluation
+            .push_map(vec![0.1, 0.2], 2, 1, &[], false)
+            .unwrap();
+        evaluation
+            .push_map(vec![0.3, 0.9], 2, 1, &[0, 1], true)
+            .unwrap();
         let json: serde_json::Value = serde_json::from_str(&evaluation.summary().unwrap()).unwrap();
         assert_eq!(json["image"]["auroc"], 1.0);
         assert_eq!(json["pixel"]["auroc"], 1.0);
@@ -154,8 +160,12 @@ mod tests {
         // of three clean pixels, pixel AU-ROC 2/3; the best threshold, 0.5,
         // has precision 1/2 and recall 1, max-F1 = 2·0.5·1/1.5 = 2/3.
         let mut evaluation = Evaluation::new();
-        evaluation.push_map(vec![0.1, 0.6], 2, 1, &[], false).unwrap();
-        evaluation.push_map(vec![0.2, 0.5], 2, 1, &[0, 1], true).unwrap();
+        evaluation
+            .push_map(vec![0.1, 0.6], 2, 1, &[], false)
+            .unwrap();
+        evaluation
+            .push_map(vec![0.2, 0.5], 2, 1, &[0, 1], true)
+            .unwrap();
         let json: serde_json::Value = serde_json::from_str(&evaluation.summary().unwrap()).unwrap();
         assert!((json["pixel"]["auroc"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
         assert!((json["pixel"]["max_f1"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
@@ -168,7 +178,9 @@ mod tests {
             .push_map(vec![0.1, 0.2], 2, 1, &[0, 1, 0], true)
             .unwrap_err();
         assert_eq!(error, "the mask has 3 pixels but the 2×1 anomaly map has 2");
-        evaluation.push_map(vec![0.1, 0.2], 2, 1, &[], false).unwrap();
+        evaluation
+            .push_map(vec![0.1, 0.2], 2, 1, &[], false)
+            .unwrap();
         let error = evaluation.summary().unwrap_err();
         assert_eq!(
             error,

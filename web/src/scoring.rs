@@ -36,8 +36,8 @@ pub fn last_panic() -> String {
 }
 
 enum Engine {
-    Cpu(Detector<Flex>),
-    WebGpu(Detector<WebGpu>),
+    Cpu(Box<Detector<Flex>>),
+    WebGpu(Box<Detector<WebGpu>>),
 }
 
 /// One bundle's detector on one backend.
@@ -70,11 +70,11 @@ impl Scorer {
     pub async fn load(bytes: Vec<u8>, backend: &str) -> Result<Scorer, JsError> {
         let bundle = Bundle::from_bytes(&bytes).map_err(|e| JsError::new(&e.to_string()))?;
         let engine = match backend {
-            "cpu" => Engine::Cpu(
+            "cpu" => Engine::Cpu(Box::new(
                 bundle
                     .detector::<Flex>(&Default::default())
                     .map_err(|e| JsError::new(&e.to_string()))?,
-            ),
+            )),
             "webgpu" => {
                 let device = WgpuDevice::default();
                 if !WEBGPU_READY.with(Cell::get) {
@@ -82,11 +82,11 @@ impl Scorer {
                         .await;
                     WEBGPU_READY.with(|ready| ready.set(true));
                 }
-                Engine::WebGpu(
+                Engine::WebGpu(Box::new(
                     bundle
                         .detector::<WebGpu>(&device)
                         .map_err(|e| JsError::new(&e.to_string()))?,
-                )
+                ))
             }
             other => {
                 return Err(JsError::new(&format!(
@@ -121,22 +121,33 @@ impl Scorer {
 
     /// Decodes an image file (JPEG or PNG) with the core's decoder and scores it.
     pub async fn score(&self, bytes: Vec<u8>) -> Result<Scored, JsError> {
-        let image =
-            decode_rgb_f32(&bytes, &SizeLimit::default()).map_err(|e| JsError::new(&e.to_string()))?;
+        let image = decode_rgb_f32(&bytes, &SizeLimit::default())
+            .map_err(|e| JsError::new(&e.to_string()))?;
         let (source_width, source_height) = (image.width, image.height);
         let detection = match &self.engine {
             Engine::Cpu(detector) => detector.anomaly_map_async(&image).await,
             Engine::WebGpu(detector) => detector.anomaly_map_async(&image).await,
         }
         .map_err(|e| JsError::new(&e.to_string()))?;
-        Ok(Scored::new(self.preprocess_rgba(&detection), detection, source_width, source_height))
+        Ok(Scored::new(
+            self.preprocess_rgba(&detection),
+            detection,
+            source_width,
+            source_height,
+        ))
     }
 
     /// A ground-truth mask file for an image of `image_width × image_height`,
     /// binarised (`!= 0`), resized and cropped like the image: one byte per
     /// map pixel, 1 = defect.
-    pub fn mask(&self, bytes: Vec<u8>, image_width: u32, image_height: u32) -> Result<Vec<u8>, JsError> {
-        let mask = decode_mask(&bytes, &SizeLimit::default()).map_err(|e| JsError::new(&e.to_string()))?;
+    pub fn mask(
+        &self,
+        bytes: Vec<u8>,
+        image_width: u32,
+        image_height: u32,
+    ) -> Result<Vec<u8>, JsError> {
+        let mask =
+            decode_mask(&bytes, &SizeLimit::default()).map_err(|e| JsError::new(&e.to_string()))?;
         if (mask.width, mask.height) != (image_width, image_height) {
             return Err(JsError::new(&format!(
                 "the mask is {}×{} but its image is {image_width}×{image_height}",
