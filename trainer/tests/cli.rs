@@ -593,6 +593,15 @@ fn export_and_score_agree_with_eval_and_pick_the_max_f1_threshold() {
         .unwrap()
         .starts_with("max-F1"));
     let threshold = header["threshold"].as_f64().unwrap();
+    // The scoring page's list of bundles beside it.
+    let index = read_json(&dir.join("models/index.json"));
+    assert_eq!(index["bundles"][0]["file"], "cashew.spotdiff");
+    assert_eq!(index["bundles"][0]["class_name"], "cashew");
+    assert_eq!(index["bundles"][0]["threshold"], header["threshold"]);
+    assert_eq!(
+        index["bundles"][0]["bytes"],
+        std::fs::metadata(&bundle).unwrap().len()
+    );
 
     let tests = test_images(&root);
     let out = dir.join("scored");
@@ -671,6 +680,20 @@ fn export_and_score_refuse_bad_inputs_with_clear_errors() {
     );
     let output = export(&stats, "cashew", &root, "f8", &bundle);
     assert!(stderr(&output).contains("--precision `f8`: choose `f16` or `f32`"));
+    // A malformed bundle list is refused, not overwritten.
+    write(&dir, "index.json", "[1, 2]");
+    let output = export(&stats, "cashew", &root, "f16", &bundle);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("index.json is not a bundle list"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("index.json")).unwrap(),
+        "[1, 2]"
+    );
+    std::fs::remove_file(dir.join("index.json")).unwrap();
     let output = export(&stats, "cashew", &root, "f16", &bundle);
     assert!(output.status.success(), "{}", stderr(&output));
 
