@@ -5,7 +5,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 wasm_target := "wasm32-unknown-unknown"
 
-demo_epochs := "2"
+demo_epochs := "1"
 demo_seed := "0"
 
 # The main job on the embedded default data: generate the data set, pre-train
