@@ -213,7 +213,7 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
             model
         }
     };
-    let trunk = model.into_trunk();
+    let trunk = model.into_trunk().fold_batch_norm();
 
     let limit = SizeLimit::default();
     let size = preprocess.output_size() as usize;
