@@ -31,5 +31,6 @@ pub mod metrics;
 pub mod model;
 pub mod padim;
 pub mod plot;
+pub mod pretrain;
 pub mod report;
 pub mod toy;

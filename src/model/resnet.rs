@@ -45,6 +45,16 @@ impl ResNetConfig {
         Self::new(BlockKind::Bottleneck, [3, 4, 6, 3])
     }
 
+    /// torchvision's name of the architecture (`resnet18`, `resnet50`), when
+    /// the block and stage depths are one of those.
+    pub fn torchvision_name(&self) -> Option<&'static str> {
+        match (self.block, self.layers) {
+            (BlockKind::Basic, [2, 2, 2, 2]) => Some("resnet18"),
+            (BlockKind::Bottleneck, [3, 4, 6, 3]) => Some("resnet50"),
+            _ => None,
+        }
+    }
+
     /// Channels of the stem and of layer1's planes: `round(64 * width)`.
     pub fn base_channels(&self) -> Result<usize, ModelError> {
         if !(self.width.is_finite() && self.width > 0.0 && self.width <= MAX_WIDTH) {

@@ -7,5 +7,6 @@ mod metrics_reference;
 mod metrics_streaming;
 mod padim;
 mod padim_anomalib;
+mod pretrain;
 mod report;
 mod resnet;

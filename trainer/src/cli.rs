@@ -47,6 +47,12 @@ pub enum Command {
     /// PaDiM: fit per-class statistics on a backbone's features of the training normals.
     #[command(subcommand)]
     Padim(PadimCommand),
+    /// SPD pre-training of a ResNet backbone on a data set's training normals.
+    ///
+    /// Writes OUT/backbone.safetensors (torchvision names, for `padim fit
+    /// --weights`), OUT/run.json (every setting), OUT/log.jsonl (every
+    /// step's losses) and OUT/checkpoint/ (each epoch and on Ctrl-C).
+    Pretrain(PretrainArgs),
     /// Score every test image with each fitted backbone (and optionally the
     /// per-pixel baseline) and write the paper's tables, scatter plot and curves.
     Eval(EvalArgs),
@@ -222,4 +228,64 @@ pub enum DataCommand {
         #[arg(long)]
         layout: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct PretrainArgs {
+    /// `simsiam`, `moco`, `simclr` or `supervised` (on the object classes).
+    #[arg(long, default_value = "simsiam")]
+    pub method: String,
+    /// SPD's weight η in L = L_method + η·L_spd; 0 trains the plain method.
+    #[arg(long, default_value_t = 0.1)]
+    pub spd_weight: f64,
+    /// `resnet18` or `resnet50`.
+    #[arg(long, default_value = "resnet18")]
+    pub backbone: String,
+    /// Channel width multiplier of the backbone.
+    #[arg(long, default_value_t = 0.25)]
+    pub width: f64,
+    /// Side of the square training views, in pixels.
+    #[arg(long, default_value_t = 64)]
+    pub size: u32,
+    /// Passes over the training images; the cosine schedule spans them all.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: u64,
+    /// Images per step (the last incomplete batch of an epoch is dropped).
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// The VisA-layout data set's root folder.
+    #[arg(long, value_name = "ROOT")]
+    pub data: PathBuf,
+    /// The VisA split whose training normals are used.
+    #[arg(long, default_value = "1cls")]
+    pub split: String,
+    /// The run folder (created; must be new unless --resume).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// `flex` (CPU), or `wgpu` / `cuda` when built with those features.
+    #[arg(long, default_value = "flex")]
+    pub backend: String,
+    /// Seed of the initialisation, the epoch orders and every augmentation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Continue the run in --out from its last checkpoint, with the same settings.
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop (with a checkpoint) after this many epochs of this invocation;
+    /// the schedule still spans --epochs and --resume continues it.
+    #[arg(long, value_name = "N")]
+    pub pause_after: Option<u64>,
+    /// Devices to train on; only 1 (see README: burn 0.21 offers data
+    /// parallelism through its Learner, which this loop does not use).
+    #[arg(long, default_value_t = 1)]
+    pub devices: usize,
+    /// Base learning rate at batch 256 (default: the method's own; scaled by batch/256).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Threads decoding and augmenting images ahead of the training step.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// MoCo's queue of negative keys.
+    #[arg(long, default_value_t = 65536)]
+    pub moco_queue: usize,
 }

@@ -595,6 +595,15 @@ fn export_and_score_agree_with_eval_and_pick_the_max_f1_threshold() {
     // Scores and the threshold are f32 in the product: compared as f64, the
     // threshold's shortest decimal can land above the score it was taken from.
     let threshold = header["threshold"].as_f64().unwrap() as f32;
+    // The scoring page's list of bundles beside it.
+    let index = read_json(&dir.join("models/index.json"));
+    assert_eq!(index["bundles"][0]["file"], "cashew.spotdiff");
+    assert_eq!(index["bundles"][0]["class_name"], "cashew");
+    assert_eq!(index["bundles"][0]["threshold"], header["threshold"]);
+    assert_eq!(
+        index["bundles"][0]["bytes"],
+        std::fs::metadata(&bundle).unwrap().len()
+    );
 
     let tests = test_images(&root);
     let out = dir.join("scored");
@@ -673,6 +682,20 @@ fn export_and_score_refuse_bad_inputs_with_clear_errors() {
     );
     let output = export(&stats, "cashew", &root, "f8", &bundle);
     assert!(stderr(&output).contains("--precision `f8`: choose `f16` or `f32`"));
+    // A malformed bundle list is refused, not overwritten.
+    write(&dir, "index.json", "[1, 2]");
+    let output = export(&stats, "cashew", &root, "f16", &bundle);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("index.json is not a bundle list"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("index.json")).unwrap(),
+        "[1, 2]"
+    );
+    std::fs::remove_file(dir.join("index.json")).unwrap();
     let output = export(&stats, "cashew", &root, "f16", &bundle);
     assert!(output.status.success(), "{}", stderr(&output));
 
@@ -764,6 +787,167 @@ fn fitting_another_class_adds_it_to_the_manifest() {
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains("holds statistics fitted with other settings (padim, width)"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// Each tensor of a safetensors file by name: the header's JSON gives every
+/// tensor's byte range after it (the header's key order is not fixed).
+fn safetensors_tensors(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap();
+    let length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + length]).unwrap();
+    let data = &bytes[8 + length..];
+    header
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(name, _)| *name != "__metadata__")
+        .map(|(name, info)| {
+            let range = &info["data_offsets"];
+            let (start, end) = (range[0].as_u64().unwrap(), range[1].as_u64().unwrap());
+            (name.clone(), data[start as usize..end as usize].to_vec())
+        })
+        .collect()
+}
+
+fn pretrain(root: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "pretrain",
+        "--data",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--width",
+        "0.125",
+        "--size",
+        "32",
+        "--epochs",
+        "2",
+        "--batch",
+        "4",
+        "--seed",
+        "5",
+    ];
+    args.extend_from_slice(extra);
+    spotdiff(&args)
+}
+
+#[test]
+fn pretrain_resumed_equals_uninterrupted() {
+    let dir = temp_dir("pretrain_resume");
+    let root = dir.join("set");
+    let output = spotdiff(&[
+        "synth",
+        "--out",
+        root.to_str().unwrap(),
+        "--size",
+        "64",
+        "--normals",
+        "8",
+        "--anomalies",
+        "2",
+        "--classes",
+        "cashew,capsules",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let full = dir.join("full");
+    let output = pretrain(&root, &full, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let part = dir.join("part");
+    let output = pretrain(&root, &part, &["--pause-after", "1"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("paused after epoch 1 of 2"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(!part.join("backbone.safetensors").exists());
+    // Resumed with another worker count: batches do not depend on it.
+    let output = pretrain(&root, &part, &["--resume", "--workers", "1"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let weights = safetensors_tensors(&full.join("backbone.safetensors"));
+    assert!(weights.contains_key("layer4.1.bn2.running_var"));
+    assert_eq!(
+        weights,
+        safetensors_tensors(&part.join("backbone.safetensors"))
+    );
+    let log = std::fs::read_to_string(full.join("log.jsonl")).unwrap();
+    assert_eq!(
+        log,
+        std::fs::read_to_string(part.join("log.jsonl")).unwrap()
+    );
+    // 2 classes x 7 training normals (90% of 8, rounded) = 14 images: 3
+    // batches of 4 per epoch, the cosine schedule from 0.05 * 4 / 256.
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    assert_eq!(lines[0]["lr"], 0.05 * 4.0 / 256.0);
+    for line in &lines {
+        let (method, spd, total) = (
+            line["method_loss"].as_f64().unwrap(),
+            line["spd_loss"].as_f64().unwrap(),
+            line["total"].as_f64().unwrap(),
+        );
+        assert!((total - (method + 0.1 * spd)).abs() < 1e-6, "{line}");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(full.join("run.json")).unwrap()).unwrap();
+    assert_eq!(manifest["settings"]["model"]["spd_weight"], 0.1);
+    assert_eq!(manifest["settings"]["seed"], 5);
+    assert_eq!(
+        manifest["classes"],
+        serde_json::json!(["cashew", "capsules"])
+    );
+
+    // PaDiM reads the exported backbone.
+    let stats = dir.join("padim");
+    let output = spotdiff(&[
+        "padim",
+        "fit",
+        "--data",
+        root.to_str().unwrap(),
+        "--class",
+        "cashew",
+        "--out",
+        stats.to_str().unwrap(),
+        "--width",
+        "0.125",
+        "--size",
+        "32",
+        "--weights",
+        full.join("backbone.safetensors").to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    // Refusals: an existing run without --resume, --resume with other flags,
+    // several devices, a bad method.
+    let output = pretrain(&root, &full, &[]);
+    assert!(
+        stderr(&output).contains("pass --resume"),
+        "{}",
+        stderr(&output)
+    );
+    let output = pretrain(&root, &part, &["--resume", "--spd-weight", "0.2"]);
+    assert!(
+        stderr(&output).contains("the flags differ"),
+        "{}",
+        stderr(&output)
+    );
+    let output = pretrain(&root, &dir.join("d"), &["--devices", "2"]);
+    assert!(
+        stderr(&output).contains("--devices 2"),
+        "{}",
+        stderr(&output)
+    );
+    let output = pretrain(&root, &dir.join("m"), &["--method", "byol"]);
+    assert!(
+        stderr(&output).contains("unknown method `byol`"),
         "{}",
         stderr(&output)
     );

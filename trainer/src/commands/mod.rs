@@ -4,6 +4,7 @@ mod eval;
 mod export;
 mod metrics;
 mod padim;
+mod pretrain;
 mod score;
 mod synth;
 mod toy;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Score(args) => score::run(&args),
+        Command::Pretrain(args) => pretrain::run(&args),
     }
 }
 

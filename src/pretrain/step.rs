@@ -1,0 +1,69 @@
+//! One optimisation step and the learning-rate schedule, as the baselines
+//! train: SGD with momentum 0.9 and weight decay 1e-4, `lr = base · batch /
+//! 256`, cosine decay to 0 over the run, per step.
+
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{GradientsParams, Optimizer, SgdConfig};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{ElementConversion, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::method::{Batch, Pretrain};
+
+/// SGD momentum of every baseline.
+pub const MOMENTUM: f64 = 0.9;
+/// Weight decay of every baseline (SimSiam, MoCo v2; SimCLR's paper uses
+/// 1e-6 with LARS, which burn does not have).
+pub const WEIGHT_DECAY: f32 = 1e-4;
+
+/// The baselines' optimiser: SGD, momentum 0.9, weight decay 1e-4.
+pub fn sgd() -> SgdConfig {
+    SgdConfig::new()
+        .with_momentum(Some(MomentumConfig::new().with_momentum(MOMENTUM)))
+        .with_weight_decay(Some(WeightDecayConfig::new(WEIGHT_DECAY)))
+}
+
+/// The learning rate at `step` of `total` (0-based): `peak · ½(1 + cos(π ·
+/// step / total))`.
+pub fn cosine_learning_rate(peak: f64, step: u64, total: u64) -> f64 {
+    let progress = step as f64 / total.max(1) as f64;
+    peak * 0.5 * (1.0 + (core::f64::consts::PI * progress).cos())
+}
+
+/// The losses of one step, read back from the device.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StepLosses {
+    pub method: f64,
+    /// `None` when SPD is off.
+    pub spd: Option<f64>,
+    /// `method + η · spd`.
+    pub total: f64,
+}
+
+/// Runs one step: the method's preparation, the forward pass, the backward
+/// pass of `L_method + η · L_spd` and the optimiser's update at `lr`.
+pub fn train_step<B, M, O>(
+    model: M,
+    optimizer: &mut O,
+    batch: &Batch<B>,
+    spd_weight: f64,
+    lr: f64,
+) -> (M, StepLosses)
+where
+    B: AutodiffBackend,
+    M: Pretrain<B>,
+    O: Optimizer<M, B>,
+{
+    let model = model.before_step();
+    let losses = model.losses(batch);
+    let total = losses.total(spd_weight);
+    let read = |t: &Tensor<B, 1>| t.clone().into_scalar().elem::<f64>();
+    let values = StepLosses {
+        method: read(&losses.method),
+        spd: losses.spd.as_ref().map(read),
+        total: read(&total),
+    };
+    let grads = GradientsParams::from_grads(total.backward(), &model);
+    (optimizer.step(lr, model, grads), values)
+}
