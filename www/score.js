@@ -231,8 +231,9 @@ async function runBatch(rows) {
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
   progress.hidden = true;
-  document.body.dataset.ready = 'true';
   render();
+  renderMetrics();
+  document.body.dataset.ready = 'true';
 }
 
 function enqueue(task) {
@@ -272,6 +273,7 @@ async function addFiles(files) {
   await runBatch(newRows);
   for (const row of state.rows) if (!newRows.includes(row)) await attachMask(row);
   render();
+  renderMetrics();
 }
 
 // ---------------------------------------------------------------- drawing
@@ -407,9 +409,10 @@ function render() {
   for (const th of $('results').tHead.rows[0].cells) {
     th.setAttribute('aria-sort', th.dataset.key === state.sort.key ? (state.sort.ascending ? 'ascending' : 'descending') : 'none');
   }
-  renderMetrics();
 }
 
+// Metrics depend on the maps and masks only, not on the sliders, so they are
+// recomputed when a batch finishes or masks change, not on every redraw.
 function renderMetrics() {
   const panel = $('metrics');
   const scored = state.rows.filter((row) => row.result);
@@ -418,12 +421,18 @@ function renderMetrics() {
     return;
   }
   panel.hidden = false;
-  const evaluation = new wasm.Evaluation();
   try {
-    for (const row of scored) {
-      const { map, width, height } = row.result;
-      evaluation.push(map, width, height, row.mask ?? new Uint8Array(0), Boolean(row.mask && row.mask.some((v) => v)));
+    const evaluation = new wasm.Evaluation();
+    try {
+      for (const row of scored) {
+        const { map, width, height } = row.result;
+        evaluation.push(map, width, height, row.mask ?? new Uint8Array(0), Boolean(row.mask && row.mask.some((v) => v)));
+      }
+    } catch (error) {
+      evaluation.free();
+      throw error;
     }
+    // finish() consumes the evaluation on the wasm side.
     const metrics = JSON.parse(evaluation.finish());
     const percent = (x) => (x === null ? '—' : (100 * x).toFixed(1));
     panel.innerHTML = '';
@@ -440,8 +449,6 @@ function renderMetrics() {
     panel.append(`Metrics over ${scored.length} images (${metrics.anomalous} with a defect in their mask), computed by the core in wasm:`, table);
   } catch (error) {
     panel.textContent = `Metrics: ${errorText(error)}`;
-  } finally {
-    evaluation.free();
   }
 }
 
@@ -518,6 +525,7 @@ function wire() {
     state.masks.clear();
     $('messages').replaceChildren();
     render();
+    renderMetrics();
   });
   for (const th of $('results').tHead.rows[0].cells) {
     th.querySelector('button').addEventListener('click', () => {

@@ -55,8 +55,9 @@ impl Evaluation {
     }
 
     /// The metrics as JSON (fractions); fails when the images lack either
-    /// normal or anomalous ones.
-    pub fn finish(&self) -> Result<String, JsError> {
+    /// normal or anomalous ones. Consumes the evaluation, so its pixels are
+    /// ranked in place rather than copied.
+    pub fn finish(self) -> Result<String, JsError> {
         self.summary().map_err(|message| JsError::new(&message))
     }
 }
@@ -98,13 +99,13 @@ impl Evaluation {
         Ok(())
     }
 
-    fn summary(&self) -> Result<String, String> {
+    fn summary(self) -> Result<String, String> {
         let images = self.images;
+        let anomalous = self.anomalous;
         let metrics = self
             .evaluator
-            .clone()
             .finish(Protocol::Exact)
-            .map_err(|e| match self.anomalous {
+            .map_err(|e| match anomalous {
                 0 => "no image has a defect in its mask: metrics need anomalous images too"
                     .to_owned(),
                 n if n == images => {
@@ -115,7 +116,7 @@ impl Evaluation {
             })?;
         let summary = Summary {
             images,
-            anomalous: self.anomalous,
+            anomalous,
             image: Level {
                 auroc: metrics.classification.auroc,
                 aupr: metrics.classification.aupr,

@@ -112,7 +112,7 @@ impl Scorer {
         let header = self.bundle.header();
         let info = Info {
             class_name: &header.class,
-            backbone: header.backbone.torchvision_name().unwrap_or("ResNet"),
+            backbone: header.backbone.torchvision_name().unwrap_or("resnet"),
             width_multiplier: header.backbone.width,
             input_width: header.input.width,
             input_height: header.input.height,
