@@ -13,6 +13,7 @@
 
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "wgpu")]
 use anyhow::Context;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::AutodiffBackend;
@@ -20,9 +21,9 @@ use clap::{Args, Parser};
 use indicatif::{ProgressBar, ProgressStyle};
 use spotdiff::augment::Rng;
 use spotdiff::model::ResNetConfig;
-use spotdiff::pretrain::{
-    sgd, train_step, HostBatch, MethodKind, PretrainConfig, SimSiam, StepLosses,
-};
+#[cfg(feature = "wgpu")]
+use spotdiff::pretrain::StepLosses;
+use spotdiff::pretrain::{sgd, train_step, HostBatch, MethodKind, PretrainConfig, SimSiam};
 
 #[derive(Parser)]
 enum Command {
