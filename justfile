@@ -5,14 +5,49 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 wasm_target := "wasm32-unknown-unknown"
 
-# The main job so far: the toy example with its figures, then the default
-# generated data set (6 classes, 256 px) with contact sheets, checked.
+demo_epochs := "1"
+demo_seed := "0"
+
+# The main job on the embedded default data: generate the data set, pre-train
+# SimSiam and SimSiam+SPD briefly on the CPU (equal budgets), fit PaDiM on each
+# backbone, evaluate both (tables, figures, panels), export one browser bundle
+# per class into www/models/, and run the toy example. Settings are the
+# variables above; everything lands in target/demo/.
 demo:
-    rm -rf target/demo
-    cargo run -p spotdiff-trainer -- toy --plot target/demo
-    cargo run -p spotdiff-trainer -- synth --out target/demo/data --seed 0 --contact-sheet
-    cargo run -p spotdiff-trainer -- data check target/demo/data
-    @echo "figures: target/demo/fig9_model_a.svg, target/demo/fig10_model_b.svg; data set and contact sheets: target/demo/data"
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --release -q -p spotdiff-trainer
+    spotdiff=target/release/spotdiff
+    out=target/demo
+    rm -rf "$out"
+    mkdir -p "$out"
+    start=$SECONDS
+    step() { echo; echo "== $1 ($((SECONDS - start)) s)"; }
+    step "toy example (supplementary section B)"
+    $spotdiff toy --plot "$out/toy"
+    step "generate the default data set (6 classes, 256 px, seed {{demo_seed}})"
+    $spotdiff synth --out "$out/data" --seed {{demo_seed}} --contact-sheet
+    $spotdiff data check "$out/data"
+    for spd in 0 0.1; do
+        name=simsiam; [ "$spd" = 0 ] || name=simsiam_spd
+        step "pre-train $name (ResNet-18 x0.25, 64 px, {{demo_epochs}} epochs, SPD weight $spd)"
+        $spotdiff pretrain --method simsiam --spd-weight "$spd" --backbone resnet18 --width 0.25 \
+            --size 64 --epochs {{demo_epochs}} --batch 32 --seed {{demo_seed}} --data "$out/data" --out "$out/runs/$name"
+        step "fit PaDiM on every class with $name (128 px)"
+        $spotdiff padim fit --data "$out/data" --all --weights "$out/runs/$name/backbone.safetensors" \
+            --backbone resnet18 --width 0.25 --size 128 --seed {{demo_seed}} --out "$out/stats/$name"
+    done
+    step "evaluate both backbones (exact protocol)"
+    $spotdiff eval --data "$out/data" --stats "$out/stats/simsiam" --stats "$out/stats/simsiam_spd" --out "$out/report"
+    step "export one bundle per class (SimSiam+SPD) into www/models/"
+    for class in $(ls "$out/data" | grep -v -e split_csv -e contact_sheets -e synth.json); do
+        $spotdiff export --stats "$out/stats/simsiam_spd" --class "$class" --data "$out/data" --out "www/models/$class.spotdiff"
+    done
+    step "done"
+    echo "report:      $out/report/ (tables.md, scatter plots, curves, panels)"
+    echo "runs:        $out/runs/*/log.jsonl, run.json, backbone.safetensors"
+    echo "toy figures: $out/toy/"
+    echo "bundles:     www/models/*.spotdiff (open them with: just web && just serve, then http://127.0.0.1:8000/score.html)"
 
 # Every check, in CI's order. Installs what it needs when missing.
 test: setup
@@ -104,7 +139,7 @@ bench-pretrain:
 
 # The SimSiam+SPD step alone (ResNet-18 width 0.25, 64 px, batch 32, five views,
 # SGD) on a batch made once: spotdiff on flex, then PyTorch on the same step with
-# 2 threads and with 1 (flex here has no rayon, so it uses one core), back to back.
+# 2 threads and with 1 (on a busy machine 2 OpenMP threads stall), back to back.
 bench-pretrain-step: python-anomalib
     cargo bench -p spotdiff-trainer --profile dev --bench pretrain_step --no-run
     uptime
@@ -158,3 +193,33 @@ python-env:
 python-anomalib:
     [ -x .venv-anomalib/bin/python ] || python3 -m venv .venv-anomalib
     .venv-anomalib/bin/python -c "import anomalib, torch, safetensors" 2>/dev/null || .venv-anomalib/bin/pip install --quiet -r benches/requirements-anomalib.txt
+
+# The browser app's figures: wasm size, bundle load and per-image latency at
+# 224 px (ResNet-18, d = 100) on WebGPU (SwiftShader) and the CPU in headless
+# Chromium beside native `spotdiff score` on the same image, and exact metrics
+# of 10^6 scores in wasm beside native.
+bench-web: web
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --release -q -p spotdiff-trainer
+    cargo bench --bench metrics --no-run -q
+    spotdiff=$PWD/target/release/spotdiff
+    work=target/bench-data/web
+    rm -rf "$work" www/models/bench
+    mkdir -p "$work" www/models/bench
+    $spotdiff synth --out "$work/data" --seed 11 --normals 20 --anomalies 6 --classes cashew > /dev/null
+    $spotdiff padim fit --data "$work/data" --class cashew --size 224 --seed 11 --out "$work/stats" > /dev/null
+    $spotdiff export --stats "$work/stats" --class cashew --data "$work/data" --out www/models/bench/bench.spotdiff
+    image="$work/data/cashew/Data/Images/Anomaly/000.JPG"
+    cp "$image" www/models/bench/image.JPG
+    cargo bench -q --bench metrics -- generate 1000000 www/models/bench/metrics
+    echo "wasm: $(stat -c %s www/pkg/spotdiff_web_bg.wasm) bytes raw, $(gzip -9 -c www/pkg/spotdiff_web_bg.wasm | wc -c) bytes gzip"
+    echo "bundle: $(stat -c %s www/models/bench/bench.spotdiff) bytes"
+    # Native per-image latency: 11 copies minus 1 copy, over 10 (the bundle load cancels out).
+    for i in $(seq 0 10); do cp "$image" "$work/copy$i.JPG"; done
+    t0=$(date +%s.%N); $spotdiff score --bundle www/models/bench/bench.spotdiff --out "$work/one" "$work/copy0.JPG" > /dev/null; t1=$(date +%s.%N)
+    $spotdiff score --bundle www/models/bench/bench.spotdiff --out "$work/eleven" "$work"/copy*.JPG > /dev/null; t2=$(date +%s.%N)
+    python3 -c "one=$t1-$t0; eleven=$t2-$t1; print(f'native spotdiff score: {one:.2f} s for 1 image (bundle load included), {(eleven-one)/10*1000:.0f} ms per further image')"
+    cargo bench -q --bench metrics -- run www/models/bench/metrics
+    node benches/web.mjs 5
+    rm -rf www/models/bench

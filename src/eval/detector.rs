@@ -6,7 +6,7 @@
 use burn::tensor::backend::Backend;
 
 use crate::data::{Chw, Preprocess, RgbImage};
-use crate::model::ResNetTrunk;
+use crate::model::{FoldedTrunk, ResNetTrunk};
 use crate::padim::{MapSize, PadimStats, ScoreMap};
 
 use super::extract::{padim_taps, padim_taps_async, LayerTaps};
@@ -16,7 +16,7 @@ use super::EvalError;
 /// fitted with, checked to agree on the input size.
 #[derive(Debug)]
 pub struct Detector<B: Backend> {
-    trunk: ResNetTrunk<B>,
+    trunk: FoldedTrunk<B>,
     stats: PadimStats,
     preprocess: Preprocess,
     device: B::Device,
@@ -52,7 +52,7 @@ impl<B: Backend> Detector<B> {
             });
         }
         Ok(Self {
-            trunk,
+            trunk: trunk.fold_batch_norm(),
             stats,
             preprocess,
             device,

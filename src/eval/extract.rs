@@ -1,7 +1,7 @@
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
 use crate::data::Chw;
-use crate::model::ResNetTrunk;
+use crate::model::FoldedTrunk;
 use crate::padim::FeatureMap;
 
 use super::EvalError;
@@ -23,15 +23,15 @@ impl LayerTaps {
 }
 
 /// Runs a batch of preprocessed images through `model` and returns PaDiM's
-/// taps (layer1–3) per image. The model runs in inference mode as given:
-/// batch norm uses its running statistics. Reads back synchronously, which
+/// taps (layer1–3) per image; batch norm uses its running statistics
+/// ([`crate::model::ResNetTrunk::fold_batch_norm`]). Reads back synchronously, which
 /// WebGPU in the browser does not allow: use [`padim_taps_async`] there.
 ///
 /// # Shapes
 /// - images: each `[3, h, w]`, all of one size
 /// - output: one [`LayerTaps`] per image, layer `k` at `h / 2^(k+1)`
 pub fn padim_taps<B: Backend>(
-    model: &ResNetTrunk<B>,
+    model: &FoldedTrunk<B>,
     images: &[&Chw],
     device: &B::Device,
 ) -> Result<Vec<LayerTaps>, EvalError> {
@@ -52,7 +52,7 @@ pub fn padim_taps<B: Backend>(
 /// [`padim_taps`] reading the device's outputs back asynchronously, the
 /// only way WebGPU in the browser allows (SPEC "Facts").
 pub async fn padim_taps_async<B: Backend>(
-    model: &ResNetTrunk<B>,
+    model: &FoldedTrunk<B>,
     images: &[&Chw],
     device: &B::Device,
 ) -> Result<Vec<LayerTaps>, EvalError> {
@@ -76,7 +76,7 @@ type DeviceTaps<B> = [(&'static str, Tensor<B, 4>); 3];
 
 /// Stacks the images into one batch and runs the trunk; `None` for no images.
 fn forward<B: Backend>(
-    model: &ResNetTrunk<B>,
+    model: &FoldedTrunk<B>,
     images: &[&Chw],
     device: &B::Device,
 ) -> Result<Option<DeviceTaps<B>>, EvalError> {

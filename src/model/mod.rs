@@ -12,7 +12,8 @@
 //! [`ResNet::features`] returns the taps after layer1..layer4 (PaDiM uses the
 //! first three), [`ResNet::pooled`] the globally pooled layer4 features and
 //! [`ResNet::forward`] the classifier's logits; [`ResNetTrunk`] is the
-//! network cut after layer3, all PaDiM needs. [`weights`] imports
+//! network cut after layer3, all PaDiM needs, and [`FoldedTrunk`] the same
+//! for inference with batch norm folded into the convolutions. [`weights`] imports
 //! safetensors and PyTorch `.pth` files and exports safetensors with the same
 //! names.
 
@@ -21,6 +22,7 @@ mod block;
 mod bottleneck;
 mod downsample;
 mod error;
+mod folded;
 mod resnet;
 mod trunk;
 pub mod weights;
@@ -30,6 +32,7 @@ pub use block::{Block, BlockKind};
 pub use bottleneck::{Bottleneck, BottleneckConfig};
 pub use downsample::{Downsample, DownsampleConfig};
 pub use error::{ModelError, TensorProblem, WeightFormat, WeightsError};
+pub use folded::FoldedTrunk;
 pub use resnet::{ResNet, ResNetConfig, ResNetFeatures};
 pub use trunk::ResNetTrunk;
 pub use weights::Precision;

@@ -80,6 +80,7 @@ for (const backend of ['webgpu', 'cpu']) {
       assert.equal(got.verdict, want.anomalous ? 'anomalous' : 'normal');
     }
     assert.equal(await page.locator('#gallery canvas').count(), expected.length);
+    assert.equal(await page.locator('#batch-progress').isVisible(), false, 'the progress bar hides when the batch is done');
     await page.screenshot({ path: `${ARTIFACTS}score-${backend}.png`, fullPage: true });
     assert.deepEqual(errors, []);
     await page.close();

@@ -48,7 +48,7 @@ impl Fixture {
         }
         .check()
         .unwrap();
-        let trunk = model.clone().into_trunk();
+        let trunk = model.clone().into_trunk().fold_batch_norm();
         let mut fitter = PadimConfig::new(10)
             .fitter(&[4, 8, 16], MapSize::new(32, 32))
             .unwrap();
@@ -136,9 +136,21 @@ fn detector_equals_the_full_network_and_padim_by_hand() {
         .collect();
     let want = f.stats.anomaly_map(&maps).unwrap();
 
-    assert_eq!(got.map, want);
+    // The detector folds batch norm into the convolutions, the full network
+    // does not: the two differ by f32 rounding only (measured: 9.1e-7 at
+    // worst).
+    assert_eq!(got.map.size(), want.size());
+    let worst = got
+        .map
+        .values()
+        .iter()
+        .zip(want.values())
+        .map(|(g, w)| (g - w).abs() / w.abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-5, "relative difference {worst}");
     assert_eq!(got.map.size(), MapSize::new(32, 32));
-    assert_eq!(got.score, want.max());
+    assert_eq!(got.score, got.map.max());
+    assert!((got.score - want.max()).abs() <= 1e-5 * want.max());
     assert_eq!(got.input, input);
     // The browser's path and the evaluation's batch path give the same maps.
     assert_eq!(ready(detector.anomaly_map_async(&picture)).unwrap(), got);

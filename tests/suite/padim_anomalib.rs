@@ -122,7 +122,7 @@ fn run_ours() -> Ours {
     let images = images();
     assert_eq!(images.len(), TRAIN + TEST);
     let refs: Vec<&Chw> = images.iter().collect();
-    let taps = padim_taps(&model.into_trunk(), &refs, &device).unwrap();
+    let taps = padim_taps(&model.into_trunk().fold_batch_norm(), &refs, &device).unwrap();
     let mut fitter = PadimFitter::new(selection, INPUT, ANOMALIB_REGULARISER).unwrap();
     for image in &taps[..TRAIN] {
         fitter.push(&image.maps()).unwrap();

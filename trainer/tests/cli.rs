@@ -592,7 +592,18 @@ fn export_and_score_agree_with_eval_and_pick_the_max_f1_threshold() {
         .as_str()
         .unwrap()
         .starts_with("max-F1"));
-    let threshold = header["threshold"].as_f64().unwrap();
+    // Scores and the threshold are f32 in the product: compared as f64, the
+    // threshold's shortest decimal can land above the score it was taken from.
+    let threshold = header["threshold"].as_f64().unwrap() as f32;
+    // The scoring page's list of bundles beside it.
+    let index = read_json(&dir.join("models/index.json"));
+    assert_eq!(index["bundles"][0]["file"], "cashew.spotdiff");
+    assert_eq!(index["bundles"][0]["class_name"], "cashew");
+    assert_eq!(index["bundles"][0]["threshold"], header["threshold"]);
+    assert_eq!(
+        index["bundles"][0]["bytes"],
+        std::fs::metadata(&bundle).unwrap().len()
+    );
 
     let tests = test_images(&root);
     let out = dir.join("scored");
@@ -604,9 +615,9 @@ fn export_and_score_agree_with_eval_and_pick_the_max_f1_threshold() {
     let json = read_json(&out.join("scores.json"));
     let scored = json["images"].as_array().unwrap();
     assert_eq!(scored.len(), tests.len());
-    let scores: Vec<f64> = scored
+    let scores: Vec<f32> = scored
         .iter()
-        .map(|s| s["score"].as_f64().unwrap())
+        .map(|s| s["score"].as_f64().unwrap() as f32)
         .collect();
     for (s, &score) in scored.iter().zip(&scores) {
         assert_eq!(s["anomalous"].as_bool().unwrap(), score >= threshold);
@@ -621,7 +632,7 @@ fn export_and_score_agree_with_eval_and_pick_the_max_f1_threshold() {
 
     // By hand: F1 = 2TP / (2TP + FP + FN) with "score >= t" anomalous, for
     // every score as t; the bundle's threshold reaches the best of them.
-    let f1 = |t: f64| {
+    let f1 = |t: f32| {
         let (mut tp, mut fp, mut fn_) = (0.0, 0.0, 0.0);
         for (&score, (_, anomalous)) in scores.iter().zip(&tests) {
             match (score >= t, *anomalous) {
@@ -651,7 +662,7 @@ fn export_and_score_agree_with_eval_and_pick_the_max_f1_threshold() {
     let details = read_json(&report.join("details.json"));
     let evaluated = details[0]["image_scores"].as_array().unwrap();
     for (got, want) in scores.iter().zip(evaluated) {
-        let want = want.as_f64().unwrap();
+        let want = want.as_f64().unwrap() as f32;
         assert!((got - want).abs() <= 1e-5 * want, "{got} vs {want}");
     }
     let panels = std::fs::read(report.join("panels/cashew.png")).unwrap();
@@ -671,6 +682,20 @@ fn export_and_score_refuse_bad_inputs_with_clear_errors() {
     );
     let output = export(&stats, "cashew", &root, "f8", &bundle);
     assert!(stderr(&output).contains("--precision `f8`: choose `f16` or `f32`"));
+    // A malformed bundle list is refused, not overwritten.
+    write(&dir, "index.json", "[1, 2]");
+    let output = export(&stats, "cashew", &root, "f16", &bundle);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("index.json is not a bundle list"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("index.json")).unwrap(),
+        "[1, 2]"
+    );
+    std::fs::remove_file(dir.join("index.json")).unwrap();
     let output = export(&stats, "cashew", &root, "f16", &bundle);
     assert!(output.status.success(), "{}", stderr(&output));
 

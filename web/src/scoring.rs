@@ -4,19 +4,27 @@
 //! burn's WebGPU set-up panics when no adapter exists. Tensors are read back
 //! only asynchronously (synchronous reads panic on WebGPU).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
-use burn::backend::wgpu::{self, graphics, RuntimeOptions, WgpuDevice};
-use burn::backend::{Flex, WebGpu};
+use burn::backend::Flex;
+#[cfg(target_family = "wasm")]
+use burn::backend::{
+    wgpu::{self, graphics, RuntimeOptions, WgpuDevice},
+    WebGpu,
+};
 use serde::Serialize;
 use spotdiff::bundle::Bundle;
 use spotdiff::data::{decode_mask, decode_rgb_f32, SizeLimit};
 use spotdiff::eval::{Detection, Detector};
 use wasm_bindgen::prelude::*;
 
+#[cfg(target_family = "wasm")]
 thread_local! {
     /// burn keeps one WebGPU client per device for the whole page.
-    static WEBGPU_READY: Cell<bool> = const { Cell::new(false) };
+    static WEBGPU_READY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+thread_local! {
     /// The last panic's message, so the page can say why the GPU path died.
     static LAST_PANIC: RefCell<String> = const { RefCell::new(String::new()) };
 }
@@ -37,6 +45,7 @@ pub fn last_panic() -> String {
 
 enum Engine {
     Cpu(Box<Detector<Flex>>),
+    #[cfg(target_family = "wasm")]
     WebGpu(Box<Detector<WebGpu>>),
 }
 
@@ -75,9 +84,10 @@ impl Scorer {
                     .detector::<Flex>(&Default::default())
                     .map_err(|e| JsError::new(&e.to_string()))?,
             )),
+            #[cfg(target_family = "wasm")]
             "webgpu" => {
                 let device = WgpuDevice::default();
-                if !WEBGPU_READY.with(Cell::get) {
+                if !WEBGPU_READY.with(std::cell::Cell::get) {
                     wgpu::init_setup_async::<graphics::WebGpu>(&device, RuntimeOptions::default())
                         .await;
                     WEBGPU_READY.with(|ready| ready.set(true));
@@ -113,6 +123,7 @@ impl Scorer {
             generator: &header.generator,
             backend: match self.engine {
                 Engine::Cpu(_) => "CPU",
+                #[cfg(target_family = "wasm")]
                 Engine::WebGpu(_) => "WebGPU",
             },
         };
@@ -126,6 +137,7 @@ impl Scorer {
         let (source_width, source_height) = (image.width, image.height);
         let detection = match &self.engine {
             Engine::Cpu(detector) => detector.anomaly_map_async(&image).await,
+            #[cfg(target_family = "wasm")]
             Engine::WebGpu(detector) => detector.anomaly_map_async(&image).await,
         }
         .map_err(|e| JsError::new(&e.to_string()))?;
@@ -166,6 +178,7 @@ impl Scorer {
     fn preprocess(&self) -> &spotdiff::data::Preprocess {
         match &self.engine {
             Engine::Cpu(detector) => detector.preprocess(),
+            #[cfg(target_family = "wasm")]
             Engine::WebGpu(detector) => detector.preprocess(),
         }
     }

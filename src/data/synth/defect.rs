@@ -66,20 +66,21 @@ impl DefectKind {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Defect {
     pub kind: DefectKind,
-    /// Size as a fraction of the image side (0.02 tiny … 0.15 large).
+    /// Size as a fraction of the image side (0.024 tiny … 0.18 large).
     pub size: f32,
-    /// Strength of the change in [0, 1] (0.05 subtle … 0.6 obvious).
+    /// Strength of the change in [0, 1] (0.08 subtle … 0.84 obvious).
     pub contrast: f32,
 }
 
 impl Defect {
-    /// A random defect: sizes and contrasts are spread so about a third are
-    /// small and a third subtle.
+    /// A random defect: four sizes and four contrasts, equally likely, so a
+    /// quarter are small and a quarter subtle. These levels set the demo
+    /// set's difficulty (measured in `docs/DATA.md`).
     pub fn draw(rng: &mut Rng) -> Self {
         Defect {
             kind: *rng.pick(&DefectKind::ALL),
-            size: *rng.pick(&[0.025, 0.05, 0.09, 0.14]) * rng.range(0.8, 1.2),
-            contrast: *rng.pick(&[0.08, 0.2, 0.4, 0.6]) * rng.range(0.8, 1.2),
+            size: *rng.pick(&[0.03, 0.06, 0.1, 0.15]) * rng.range(0.8, 1.2),
+            contrast: *rng.pick(&[0.1, 0.3, 0.5, 0.7]) * rng.range(0.8, 1.2),
         }
     }
 }
@@ -126,7 +127,9 @@ pub fn apply(scene: &mut Scene, defect: &Defect, rng: &mut Rng, mask: &mut [u8])
             let line = Shape::Capsule {
                 a: start,
                 b: end,
-                radius: rng.range(0.5, 1.2),
+                // Long scratches are wider, so large ones still show when
+                // the image is scored at half its size.
+                radius: rng.range(0.6, 1.0) + extent * 0.03,
             };
             let tone = if rng.chance(0.6) { [1.0; 3] } else { [0.0; 3] };
             surface(scene, &line, 1.0, (contrast * 1.5).min(0.9), |_, _| tone);
@@ -135,7 +138,7 @@ pub fn apply(scene: &mut Scene, defect: &Defect, rng: &mut Rng, mask: &mut [u8])
             let mut at = point_on(scene, rng, 3.0);
             let (mut dx, mut dy) = rng.direction();
             let segments = rng.int(3, 6);
-            let width = rng.range(0.6, 1.4);
+            let width = rng.range(0.6, 1.2) + extent * 0.03;
             for _ in 0..segments {
                 let next = at.add(P(dx, dy).scale(extent / segments as f32 * 1.6));
                 let line = Shape::Capsule {

@@ -287,11 +287,11 @@ fn pcb(size: usize, design: &mut Rng, rng: &mut Rng, look: &Board) -> Scene {
     let mut canvas = background(rng, size, [0.82, 0.82, 0.8], 0.03);
     let place = Place {
         centre: P(
-            s * (0.5 + 0.02 * rng.normal()),
-            s * (0.5 + 0.02 * rng.normal()),
+            s * (0.5 + rng.range(-0.01, 0.01)),
+            s * (0.5 + rng.range(-0.01, 0.01)),
         ),
-        rotation: rng.rotation(0.06),
-        scale: s * rng.range(0.97, 1.03),
+        rotation: rng.rotation(0.03),
+        scale: s * rng.range(0.99, 1.01),
     };
     // Board-local units: the board spans ±0.4.
     let board = place.shape(&Shape::Rect {
@@ -498,42 +498,44 @@ fn pcb(size: usize, design: &mut Rng, rng: &mut Rng, look: &Board) -> Scene {
     }
 }
 
-/// Drops `count` objects of about `radius` at random places without overlap;
-/// returns their centres (fewer if the image is full).
-fn scatter(rng: &mut Rng, size: f32, count: u32, radius: f32) -> Vec<P> {
-    let mut centres: Vec<P> = Vec::new();
-    for _ in 0..200 {
-        if centres.len() == count as usize {
-            break;
-        }
-        let p = P(
-            rng.range(radius + 4.0, size - radius - 4.0),
-            rng.range(radius + 4.0, size - radius - 4.0),
-        );
-        if centres
-            .iter()
-            .all(|c| c.sub(p).length() > 2.0 * radius + 3.0)
-        {
-            centres.push(p);
+/// The centres of a `columns` × `rows` grid of slots over the image, each
+/// moved by up to `jitter` (a fraction of the side) in x and y: trays and
+/// feeders hold several objects in roughly fixed places, as VisA's candles and
+/// macaroni lie.
+fn slots(rng: &mut Rng, size: f32, columns: u32, rows: u32, jitter: f32) -> Vec<P> {
+    let mut centres = Vec::new();
+    for row in 0..rows {
+        for column in 0..columns {
+            let x = (column as f32 + 0.5) / columns as f32;
+            let y = (row as f32 + 0.5) / rows as f32;
+            centres.push(P(
+                size * (0.5 + 0.88 * (x - 0.5) + rng.range(-jitter, jitter)),
+                size * (0.5 + 0.88 * (y - 0.5) + rng.range(-jitter, jitter)),
+            ));
         }
     }
     centres
 }
 
-/// Three to six two-tone capsules on a tray.
+/// Four to six two-tone capsules in a tray of three rows of two slots, the
+/// empty slots drawn at random.
 fn capsules(size: usize, rng: &mut Rng) -> Scene {
     let s = size as f32;
     let mut canvas = background(rng, size, [0.78, 0.8, 0.82], 0.04);
     let base = canvas.clone();
     let (half_length, radius) = (s * 0.1, s * 0.05);
-    let count = rng.int(3, 6);
+    let count = rng.int(4, 6) as usize;
     let texture = Noise::new(rng, 4.0);
     let shell = vary(rng, [0.78, 0.2, 0.16], 0.04);
     let cap = vary(rng, [0.93, 0.9, 0.84], 0.02);
     let mut footprint = Vec::new();
     let mut anchors = Vec::new();
-    for centre in scatter(rng, s, count, half_length + radius) {
-        let direction = rng.direction();
+    let mut centres = slots(rng, s, 2, 3, 0.025);
+    while centres.len() > count {
+        centres.remove(rng.int(0, centres.len() as u32 - 1) as usize);
+    }
+    for centre in centres {
+        let direction = rng.rotation(0.3);
         let axis = P(direction.0, direction.1).scale(half_length * rng.range(0.97, 1.03));
         let (a, b) = (centre.sub(axis), centre.add(axis));
         let whole = Shape::Capsule { a, b, radius };
@@ -568,17 +570,17 @@ fn capsules(size: usize, rng: &mut Rng) -> Scene {
     }
 }
 
-/// Two to four ring-shaped pasta pieces on a dark textured mat.
+/// Four ring-shaped pasta pieces in a two-by-two layout on a dark textured
+/// mat, as VisA's macaroni.
 fn macaroni(size: usize, rng: &mut Rng) -> Scene {
     let s = size as f32;
     let mut canvas = background(rng, size, [0.2, 0.26, 0.18], 0.12);
     let base = canvas.clone();
-    let count = rng.int(2, 4);
     let texture = Noise::new(rng, 2.0);
     let colour = vary(rng, [0.93, 0.8, 0.48], 0.04);
     let mut footprint = Vec::new();
     let mut anchors = Vec::new();
-    for centre in scatter(rng, s, count, s * 0.13) {
+    for centre in slots(rng, s, 2, 2, 0.025) {
         let ring = Shape::Ring {
             centre,
             radius: s * 0.085 * rng.range(0.95, 1.05),
@@ -615,11 +617,11 @@ fn cashew(size: usize, rng: &mut Rng) -> Scene {
     let base = canvas.clone();
     let place = Place {
         centre: P(
-            s * (0.5 + 0.05 * rng.normal()),
-            s * (0.5 + 0.05 * rng.normal()),
+            s * (0.5 + rng.range(-0.03, 0.03)),
+            s * (0.5 + rng.range(-0.03, 0.03)),
         ),
-        rotation: rng.direction(),
-        scale: s * rng.range(0.95, 1.05),
+        rotation: rng.rotation(0.35),
+        scale: s * rng.range(0.97, 1.03),
     };
     // Nine circles 18.75° apart on an arc of radius 0.2 (cos, sin literal).
     let step = (0.946_930_1, 0.321_439_46);
@@ -687,11 +689,11 @@ fn fryum(size: usize, rng: &mut Rng) -> Scene {
     let base = canvas.clone();
     let place = Place {
         centre: P(
-            s * (0.5 + 0.04 * rng.normal()),
-            s * (0.5 + 0.04 * rng.normal()),
+            s * (0.5 + rng.range(-0.02, 0.02)),
+            s * (0.5 + rng.range(-0.02, 0.02)),
         ),
-        rotation: rng.direction(),
-        scale: s * rng.range(0.95, 1.05),
+        rotation: rng.rotation(0.1),
+        scale: s * rng.range(0.97, 1.03),
     };
     // Eight spokes 45° apart (cos 45° = sin 45° = √½).
     let step = (
@@ -733,7 +735,7 @@ fn fryum(size: usize, rng: &mut Rng) -> Scene {
         shadow(&mut canvas, shape, P(s * 0.006, s * 0.01), s * 0.015);
     }
     for shape in &footprint {
-        material(&mut canvas, shape, colour, &texture, 0.08, s * 0.012);
+        material(&mut canvas, shape, colour, &texture, 0.06, s * 0.012);
     }
     Scene {
         canvas,

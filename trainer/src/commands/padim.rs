@@ -213,7 +213,7 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
             model
         }
     };
-    let trunk = model.into_trunk();
+    let trunk = model.into_trunk().fold_batch_norm();
 
     let limit = SizeLimit::default();
     let size = preprocess.output_size() as usize;
@@ -237,9 +237,9 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
                 .map(|s| load_preprocessed(s, &data.source, &preprocess, &limit))
                 .collect::<Result<Vec<_>, _>>()?;
             let images: Vec<_> = loaded.iter().map(|p| &p.image).collect();
-            for taps in padim_taps(&trunk, &images, &device)? {
-                fitter.push(&taps.maps())?;
-            }
+            let taps = padim_taps(&trunk, &images, &device)?;
+            let maps: Vec<_> = taps.iter().map(|t| t.maps()).collect();
+            fitter.push_batch(&maps)?;
             bar.inc(chunk.len() as u64);
         }
         bar.finish_and_clear();
