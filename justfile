@@ -137,6 +137,30 @@ bench-pretrain:
     target/debug/spotdiff synth --out target/bench-data/pretrain/set --size 64 --normals 100 --anomalies 2 --classes cashew,capsules,fryum,pcb_green
     target/debug/spotdiff pretrain --data target/bench-data/pretrain/set --out target/bench-data/pretrain/run --method simsiam --spd-weight 0.1 --width 0.25 --size 64 --epochs 2 --batch 32
 
+# The SimSiam+SPD step alone (ResNet-18 width 0.25, 64 px, batch 32, five views,
+# SGD) on a batch made once: spotdiff on flex, then PyTorch on the same step with
+# 2 threads and with 1 (on a busy machine 2 OpenMP threads stall), back to back.
+bench-pretrain-step: python-anomalib
+    cargo bench -p spotdiff-trainer --profile dev --bench pretrain_step --no-run
+    uptime
+    cargo bench -q -p spotdiff-trainer --profile dev --bench pretrain_step -- speed --backend flex
+    .venv-anomalib/bin/python benches/pretrain_torch.py --threads 2
+    .venv-anomalib/bin/python benches/pretrain_torch.py --threads 1
+    uptime
+
+# The wgpu backend (native Vulkan; here lavapipe from Debian's mesa-vulkan-drivers):
+# flex and wgpu losses from the same weights and batch, the step's images/s after
+# warm-up, then `spotdiff pretrain --backend wgpu` for one epoch at the demo settings.
+bench-pretrain-wgpu:
+    cargo build -p spotdiff-trainer --features wgpu
+    cargo bench -p spotdiff-trainer --profile dev --features wgpu --bench pretrain_step --no-run
+    cargo bench -q -p spotdiff-trainer --profile dev --features wgpu --bench pretrain_step -- agree --batch 4
+    cargo bench -q -p spotdiff-trainer --profile dev --features wgpu --bench pretrain_step -- speed --backend wgpu --warmup 2 --steps 5
+    rm -rf target/bench-data/pretrain-wgpu
+    mkdir -p target/bench-data/pretrain-wgpu
+    target/debug/spotdiff synth --out target/bench-data/pretrain-wgpu/set --size 64 --normals 100 --anomalies 2 --classes cashew,capsules,fryum,pcb_green
+    target/debug/spotdiff pretrain --backend wgpu --data target/bench-data/pretrain-wgpu/set --out target/bench-data/pretrain-wgpu/run --method simsiam --spd-weight 0.1 --width 0.25 --size 64 --epochs 1 --batch 32
+
 # AU-ROC + AU-PR + max-F1 on 10^7 and 10^8 tied random scores, against scikit-learn on the same data.
 bench-metrics: python-env
     cargo bench --bench metrics --no-run
