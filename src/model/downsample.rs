@@ -4,7 +4,9 @@ use burn::config::Config;
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{s, Tensor};
 
 use super::block::conv1x1;
 
@@ -48,9 +50,35 @@ pub(crate) fn shortcut<B: Backend>(
     input: Tensor<B, 4>,
 ) -> Tensor<B, 4> {
     match downsample {
-        Some((conv, bn)) => bn.forward(conv.forward(input)),
+        Some((conv, bn)) => bn.forward(pointwise(conv, input)),
         None => input,
     }
+}
+
+/// A 1×1 convolution without padding, computed as the subsampled grid
+/// followed by a stride-1 convolution: the same sums, so the same result.
+///
+/// Why not `conv.forward`: burn 0.21's wgpu backend returns a wrong input
+/// gradient for a strided 1×1 convolution (docs/BENCHMARKS.md, "wgpu on
+/// lavapipe"), and the subsampled form also skips the pixels the stride
+/// would discard.
+///
+/// # Shapes
+/// - input: `[batch, in_channels, height, width]`
+/// - output: `[batch, out_channels, ceil(height / stride), ceil(width / stride)]`
+pub(crate) fn pointwise<B: Backend>(conv: &Conv2d<B>, input: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [stride_h, stride_w] = conv.stride;
+    let input = if stride_h == 1 && stride_w == 1 {
+        input
+    } else {
+        input.slice(s![.., .., ..;stride_h as isize, ..;stride_w as isize])
+    };
+    conv2d(
+        input,
+        conv.weight.val(),
+        conv.bias.as_ref().map(|bias| bias.val()),
+        ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+    )
 }
 
 #[cfg(test)]
@@ -69,6 +97,24 @@ mod tests {
         // floor((6 - 1) / 2) + 1 = 3.
         let output = shortcut(&Some(downsample), input);
         assert_eq!(output.dims(), [2, 32, 5, 3]);
+    }
+
+    #[test]
+    fn subsampled_projection_equals_the_strided_convolution() {
+        let device = Default::default();
+        let conv = conv1x1(3, 4, 2).init::<TestBackend>(&device);
+        let input = Tensor::<TestBackend, 4>::random(
+            [2, 3, 7, 6],
+            burn::tensor::Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let expected = conv.forward(input.clone());
+        let output = pointwise(&conv, input);
+        assert_eq!(output.dims(), [2, 4, 4, 3]);
+        output.into_data().assert_approx_eq::<f32>(
+            &expected.into_data(),
+            burn::tensor::Tolerance::absolute(1e-6),
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use super::block::Block;
+use super::downsample::pointwise;
 use super::trunk::ResNetTrunk;
 
 /// A [`ResNetTrunk`] for inference only (batch norm uses its running
@@ -88,7 +89,7 @@ impl<B: Backend> FoldedBlock<B> {
 
     fn forward(&self, input: Tensor<B, 4>) -> Tensor<B, 4> {
         let identity = match &self.shortcut {
-            Some(conv) => conv.forward(input.clone()),
+            Some(conv) => pointwise(conv, input.clone()),
             None => input.clone(),
         };
         let (last, inner) = self
