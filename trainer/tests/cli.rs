@@ -405,7 +405,7 @@ fn fitted_tiny_set(test: &str, stats_name: &str) -> (PathBuf, PathBuf, PathBuf, 
 }
 
 #[test]
-fn padim_fit_and_eval_write_a_report_in_range() {
+fn padim_fit_and_eval_write_tables_equal_to_the_metrics_by_hand() {
     let (dir, root, stats, fit_output) = fitted_tiny_set("padim_eval", "r18_tiny");
     assert!(fit_output.contains("d = 13"), "{fit_output}");
     for file in ["cashew.padim", "backbone.safetensors", "manifest.json"] {
@@ -462,6 +462,35 @@ fn padim_fit_and_eval_write_a_report_in_range() {
     let au_pro = details[0]["au_pro"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&au_pro));
 
+    // The tables hold the metrics of the image scores eval wrote, worked out
+    // here from their definitions: AU-ROC as the share of (anomaly, normal)
+    // pairs ranked right (ties count half), AU-PR as scikit-learn's
+    // trapezoid under `precision_recall_curve`.
+    let labels: Vec<bool> = test_images(&root).into_iter().map(|(_, a)| a).collect();
+    let table: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("classification.json")).unwrap())
+            .unwrap();
+    for (column, detail) in details.as_array().unwrap().iter().enumerate() {
+        let scores: Vec<f64> = detail["image_scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_f64().unwrap())
+            .collect();
+        assert_eq!(scores.len(), labels.len());
+        let in_table = &table["rows"][0]["scores"][column];
+        let auroc = in_table["auroc"].as_f64().unwrap();
+        let aupr = in_table["aupr"].as_f64().unwrap();
+        assert!(
+            (auroc - auroc_by_pairs(&scores, &labels)).abs() < 1e-12,
+            "{detail}"
+        );
+        assert!(
+            (aupr - aupr_by_trapezoid(&scores, &labels)).abs() < 1e-12,
+            "{detail}"
+        );
+    }
+
     let output = spotdiff(&[
         "eval",
         "--data",
@@ -474,6 +503,46 @@ fn padim_fit_and_eval_write_a_report_in_range() {
         dir.join("paper").to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
+}
+
+fn auroc_by_pairs(scores: &[f64], anomalous: &[bool]) -> f64 {
+    let (mut right, mut pairs) = (0.0, 0.0);
+    for (a, _) in scores.iter().zip(anomalous).filter(|(_, &y)| y) {
+        for (n, _) in scores.iter().zip(anomalous).filter(|(_, &y)| !y) {
+            pairs += 1.0;
+            right += if a > n {
+                1.0
+            } else if a == n {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    right / pairs
+}
+
+/// The curve starts at (recall 0, precision 1), takes one point per distinct
+/// score from the highest down and stops at full recall.
+fn aupr_by_trapezoid(scores: &[f64], anomalous: &[bool]) -> f64 {
+    let positives = anomalous.iter().filter(|&&y| y).count() as f64;
+    let mut thresholds = scores.to_vec();
+    thresholds.sort_by(|a, b| b.total_cmp(a));
+    thresholds.dedup();
+    let (mut area, mut last) = (0.0, (0.0, 1.0));
+    for t in thresholds {
+        let flagged = scores.iter().zip(anomalous).filter(|(s, _)| **s >= t);
+        let (tp, all) = flagged.fold((0.0, 0.0), |(tp, all), (_, &y)| {
+            (tp + f64::from(u8::from(y)), all + 1.0)
+        });
+        let point = (tp / positives, tp / all);
+        area += (point.0 - last.0) * (point.1 + last.1) / 2.0;
+        last = point;
+        if tp == positives {
+            break;
+        }
+    }
+    area
 }
 
 #[test]
