@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import { serve, browser, ARTIFACTS } from './server.mjs';
 
 const FIXTURE = new URL('../../target/browser-fixture/', import.meta.url).pathname;
@@ -108,6 +109,81 @@ test('masks give image- and pixel-level metrics computed in wasm', async () => {
     assert.ok(number >= 0 && number <= 100, `metric ${value} is a percentage`);
   }
   assert.equal(await page.locator('#results tbody tr').count(), 6);
+  // The image-level numbers are those of the scores shown, worked out here:
+  // AU-ROC as the share of (anomaly, normal) pairs ranked right, AU-PR as the
+  // trapezoid under the precision-recall curve from (0, 1). One decimal shown.
+  const shown = await scoresShown(page);
+  const anomalous = shown.filter((row) => anomalies.includes(row.name)).map((row) => row.score);
+  const normal = shown.filter((row) => normals.includes(row.name)).map((row) => row.score);
+  assert.equal(anomalous.length + normal.length, 6);
+  assert.ok(Math.abs(Number(cells[1]) - 100 * aurocByPairs(anomalous, normal)) <= 0.05, `image AU-ROC ${cells[1]}`);
+  assert.ok(Math.abs(Number(cells[2]) - 100 * auprByTrapezoid(anomalous, normal)) <= 0.05, `image AU-PR ${cells[2]}`);
+  await page.close();
+});
+
+function aurocByPairs(anomalous, normal) {
+  let right = 0;
+  for (const a of anomalous) for (const n of normal) right += a > n ? 1 : a === n ? 0.5 : 0;
+  return right / (anomalous.length * normal.length);
+}
+
+function auprByTrapezoid(anomalous, normal) {
+  const thresholds = [...new Set([...anomalous, ...normal])].sort((a, b) => b - a);
+  let area = 0;
+  let last = [0, 1];
+  for (const t of thresholds) {
+    const tp = anomalous.filter((s) => s >= t).length;
+    const fp = normal.filter((s) => s >= t).length;
+    const point = [tp / anomalous.length, tp / (tp + fp)];
+    area += (point[0] - last[0]) * (point[1] + last[1]) / 2;
+    last = point;
+    if (tp === anomalous.length) break;
+  }
+  return area;
+}
+
+// A gray 8-bit PNG of zeros, made here so a test can drop a mask of any size.
+function grayPng(width, height) {
+  const chunk = (type, data) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth; colour type 0 (gray), no interlace
+  const rows = Buffer.alloc((width + 1) * height); // filter byte 0, then zeros
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+test('a mask of another size than its image is refused with a message, the score kept', async () => {
+  const { page, errors } = await openScorePage(contexts.cpu);
+  await loadBundle(page);
+  const [first] = expected;
+  const image = fileName(first.file);
+  const maskName = image.replace(/\.[^.]*$/, '_mask.png');
+  await page.setInputFiles('#image-files', [
+    // Playwright takes paths or buffers in one call, not both.
+    { name: image, mimeType: 'image/jpeg', buffer: await readFile(join(FIXTURE, first.file)) },
+    { name: maskName, mimeType: 'image/png', buffer: grayPng(8, 8) },
+  ]);
+  await waitIdle(page);
+  const messages = await page.textContent('#messages');
+  assert.ok(messages.includes(`${maskName} (mask of ${image}): the mask is 8×8 but its image is 96×96`), messages);
+  const [row] = await scoresShown(page);
+  assert.equal(row.name, image);
+  assert.ok(Math.abs(row.score - first.score) <= TOLERANCE * Math.max(1, Math.abs(first.score)));
+  assert.ok(await page.locator('#metrics').isHidden(), 'no metrics without a usable mask');
+  assert.deepEqual(errors, []);
   await page.close();
 });
 
