@@ -67,6 +67,11 @@ pub(crate) fn shortcut<B: Backend>(
 /// - input: `[batch, in_channels, height, width]`
 /// - output: `[batch, out_channels, ceil(height / stride), ceil(width / stride)]`
 pub(crate) fn pointwise<B: Backend>(conv: &Conv2d<B>, input: Tensor<B, 4>) -> Tensor<B, 4> {
+    debug_assert_eq!(
+        conv.kernel_size,
+        [1, 1],
+        "only a 1×1 convolution subsamples exactly"
+    );
     let [stride_h, stride_w] = conv.stride;
     let input = if stride_h == 1 && stride_w == 1 {
         input
