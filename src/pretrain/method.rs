@@ -104,6 +104,10 @@ pub struct Losses<B: Backend> {
     pub method: Tensor<B, 1>,
     /// The SPD term, when the batch has SPD views.
     pub spd: Option<Tensor<B, 1>>,
+    /// What this batch adds to the model's memory (MoCo's new keys,
+    /// `[batch, dim]`, constants), for [`Pretrain::remember`] once the
+    /// step's peers have pooled theirs; `None` for methods without one.
+    pub memory: Option<Tensor<B, 2>>,
 }
 
 impl<B: Backend> Losses<B> {
@@ -126,6 +130,11 @@ pub trait Pretrain<B: AutodiffBackend>: AutodiffModule<B> {
 
     /// The method's loss and, when the batch has SPD views, the SPD term.
     fn losses(&self, batch: &Batch<B>) -> Losses<B>;
+
+    /// Takes in a step's [`Losses::memory`] (MoCo enqueues the keys, newest
+    /// first); nothing by default. Data-parallel peers pass the keys of all
+    /// their shards in peer order, so every peer's memory stays the same.
+    fn remember(&self, _memory: Tensor<B, 2>) {}
 
     /// The backbone being pre-trained, the part exported for PaDiM.
     fn backbone(&self) -> &ResNet<B>;

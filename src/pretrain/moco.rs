@@ -7,8 +7,11 @@
 //! The query encoder is trained; the key encoder follows it by momentum
 //! ([`Pretrain::before_step`]) and its outputs are constants. Keys of the
 //! method's second view enter a first-in first-out queue after each
-//! forward pass. MoCo's shuffled batch norm guards against leaking batch
-//! statistics across GPUs; on one device it has no effect and is left out.
+//! step ([`Pretrain::remember`]); with several devices, the keys of all
+//! their shards enter every device's queue, as in MoCo's own code. MoCo's
+//! shuffled batch norm (keys computed on another GPU's share of the batch)
+//! is left out: on one device it has no effect, and with several each
+//! device normalises its own shard.
 
 use burn::module::{Module, RunningState};
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -100,10 +103,18 @@ impl<B: AutodiffBackend> Pretrain<B> for Moco<B> {
                 self.temperature,
             )
         });
+        Losses {
+            method,
+            spd,
+            memory: Some(key),
+        }
+    }
+
+    fn remember(&self, keys: Tensor<B, 2>) {
+        let queue = self.queue.value_sync();
         let [length, _] = queue.dims();
-        let newest_first = Tensor::cat(vec![key, queue], 0).narrow(0, 0, length);
+        let newest_first = Tensor::cat(vec![keys, queue], 0).narrow(0, 0, length);
         self.queue.update(newest_first.detach());
-        Losses { method, spd }
     }
 
     fn backbone(&self) -> &ResNet<B> {

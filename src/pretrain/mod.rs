@@ -9,7 +9,8 @@
 //!   ResNet backbone with its heads, implementing [`Pretrain`].
 //! - [`ViewBuilder`]: seeded views per (epoch, image), [`HostBatch`] to
 //!   stack them and move them to a device.
-//! - [`train_step`]: one SGD step with the baselines' schedule.
+//! - [`train_step`]: one SGD step with the baselines' schedule, in two
+//!   halves ([`step_gradients`], [`apply_step`]) for data-parallel peers.
 //!
 //! Pure burn tensor code with no I/O or threads; it builds for wasm32. The
 //! trainer's `pretrain` command adds the data loader, checkpoints and logs.
@@ -31,6 +32,9 @@ pub use mlp::{Mlp, MlpConfig};
 pub use moco::{Moco, MOCO_DIM};
 pub use simclr::{SimClr, SIMCLR_DIM};
 pub use simsiam::SimSiam;
-pub use step::{cosine_learning_rate, sgd, train_step, StepLosses, MOMENTUM, WEIGHT_DECAY};
+pub use step::{
+    apply_step, cosine_learning_rate, sgd, step_gradients, train_step, StepGradients, StepLosses,
+    MOMENTUM, WEIGHT_DECAY,
+};
 pub use supervised::Supervised;
 pub use views::{epoch_order, HostBatch, ItemViews, ViewBuilder};

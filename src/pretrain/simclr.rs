@@ -54,6 +54,7 @@ impl<B: AutodiffBackend> Pretrain<B> for SimClr<B> {
         Losses {
             method: nt_xent(z1, z2, None, self.temperature),
             spd,
+            memory: None,
         }
     }
 

@@ -58,6 +58,7 @@ impl<B: AutodiffBackend> Pretrain<B> for SimSiam<B> {
         Losses {
             method: simsiam_loss(p1, p2, z1, z2),
             spd,
+            memory: None,
         }
     }
 

@@ -41,8 +41,56 @@ pub struct StepLosses {
     pub total: f64,
 }
 
-/// Runs one step: the method's preparation, the forward pass, the backward
-/// pass of `L_method + η · L_spd` and the optimiser's update at `lr`.
+/// A step's gradients and what it read, before the optimiser's update.
+/// Data-parallel training averages `grads` and pools `memory` across its
+/// peers between [`step_gradients`] and [`apply_step`].
+pub struct StepGradients<B: AutodiffBackend> {
+    pub grads: GradientsParams,
+    pub losses: StepLosses,
+    /// The batch's [`Losses::memory`](super::Losses::memory).
+    pub memory: Option<Tensor<B, 2>>,
+}
+
+/// The first half of a step: the method's preparation, the forward pass and
+/// the backward pass of `L_method + η · L_spd`.
+pub fn step_gradients<B, M>(model: M, batch: &Batch<B>, spd_weight: f64) -> (M, StepGradients<B>)
+where
+    B: AutodiffBackend,
+    M: Pretrain<B>,
+{
+    let model = model.before_step();
+    let losses = model.losses(batch);
+    let total = losses.total(spd_weight);
+    let read = |t: &Tensor<B, 1>| t.clone().into_scalar().elem::<f64>();
+    let values = StepLosses {
+        method: read(&losses.method),
+        spd: losses.spd.as_ref().map(read),
+        total: read(&total),
+    };
+    let grads = GradientsParams::from_grads(total.backward(), &model);
+    let step = StepGradients {
+        grads,
+        losses: values,
+        memory: losses.memory,
+    };
+    (model, step)
+}
+
+/// The second half of a step: the model takes in the step's memory and the
+/// optimiser applies the gradients at `lr`.
+pub fn apply_step<B, M, O>(model: M, optimizer: &mut O, step: StepGradients<B>, lr: f64) -> M
+where
+    B: AutodiffBackend,
+    M: Pretrain<B>,
+    O: Optimizer<M, B>,
+{
+    if let Some(memory) = step.memory {
+        model.remember(memory);
+    }
+    optimizer.step(lr, model, step.grads)
+}
+
+/// Runs one step on one device: [`step_gradients`], then [`apply_step`].
 pub fn train_step<B, M, O>(
     model: M,
     optimizer: &mut O,
@@ -55,15 +103,7 @@ where
     M: Pretrain<B>,
     O: Optimizer<M, B>,
 {
-    let model = model.before_step();
-    let losses = model.losses(batch);
-    let total = losses.total(spd_weight);
-    let read = |t: &Tensor<B, 1>| t.clone().into_scalar().elem::<f64>();
-    let values = StepLosses {
-        method: read(&losses.method),
-        spd: losses.spd.as_ref().map(read),
-        total: read(&total),
-    };
-    let grads = GradientsParams::from_grads(total.backward(), &model);
-    (optimizer.step(lr, model, grads), values)
+    let (model, step) = step_gradients(model, batch, spd_weight);
+    let losses = step.losses;
+    (apply_step(model, optimizer, step, lr), losses)
 }

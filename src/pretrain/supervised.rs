@@ -54,7 +54,11 @@ impl<B: AutodiffBackend> Pretrain<B> for Supervised<B> {
             let h = views.clone().map(|v| self.project(v));
             spd_simsiam_loss(h.clone(), h)
         });
-        Losses { method, spd }
+        Losses {
+            method,
+            spd,
+            memory: None,
+        }
     }
 
     fn backbone(&self) -> &ResNet<B> {

@@ -186,6 +186,36 @@ impl HostBatch {
         self.labels.len()
     }
 
+    /// The batch cut into `count` equal runs of consecutive items, one per
+    /// data-parallel device.
+    ///
+    /// # Panics
+    /// When `count` is 0 or does not divide the batch (the trainer checks
+    /// `--batch` against `--devices` first).
+    pub fn shards(&self, count: usize) -> Vec<HostBatch> {
+        assert!(
+            count > 0 && self.len().is_multiple_of(count),
+            "{count} shards of a batch of {}",
+            self.len()
+        );
+        let items = self.len() / count;
+        let image = 3 * self.size * self.size;
+        let cut = |data: &Vec<f32>, shard: usize| {
+            data[shard * items * image..(shard + 1) * items * image].to_vec()
+        };
+        (0..count)
+            .map(|shard| HostBatch {
+                size: self.size,
+                views: self.views.iter().map(|v| cut(v, shard)).collect(),
+                spd: self
+                    .spd
+                    .as_ref()
+                    .map(|views| views.each_ref().map(|v| cut(v, shard))),
+                labels: self.labels[shard * items..(shard + 1) * items].to_vec(),
+            })
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }

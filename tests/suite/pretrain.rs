@@ -211,6 +211,19 @@ fn moco_with_zero_spd_weight_is_plain_moco() {
 }
 
 #[test]
+fn shards_are_the_batches_of_consecutive_items() {
+    let builder = ViewBuilder::new(MethodKind::Moco, SIZE, true, 3).unwrap();
+    let items: Vec<_> = (0..6)
+        .map(|i| builder.item(&noise(i), i as i64, 0, i).unwrap())
+        .collect();
+    let shards = HostBatch::collate(&items, SIZE).shards(3);
+    assert_eq!(shards.len(), 3);
+    for (shard, chunk) in shards.iter().zip(items.chunks(2)) {
+        assert_eq!(*shard, HostBatch::collate(chunk, SIZE));
+    }
+}
+
+#[test]
 fn views_depend_only_on_seed_epoch_and_image() {
     let spd = ViewBuilder::new(MethodKind::SimSiam, SIZE, true, 9).unwrap();
     let plain = ViewBuilder::new(MethodKind::SimSiam, SIZE, false, 9).unwrap();
