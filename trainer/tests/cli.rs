@@ -881,6 +881,26 @@ fn safetensors_tensors(path: &Path) -> std::collections::BTreeMap<String, Vec<u8
         .collect()
 }
 
+/// Two classes of 8 normals at 64 px: 14 training images.
+fn pretraining_set(dir: &Path) -> PathBuf {
+    let root = dir.join("set");
+    let output = spotdiff(&[
+        "synth",
+        "--out",
+        root.to_str().unwrap(),
+        "--size",
+        "64",
+        "--normals",
+        "8",
+        "--anomalies",
+        "2",
+        "--classes",
+        "cashew,capsules",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    root
+}
+
 fn pretrain(root: &Path, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "pretrain",
@@ -903,24 +923,79 @@ fn pretrain(root: &Path, out: &Path, extra: &[&str]) -> Output {
     spotdiff(&args)
 }
 
+/// Data parallelism through burn's collective all-reduce, two peers on
+/// flex: MoCo (whose peers pool their keys into one queue) resumed equals
+/// uninterrupted, and the run records its device count. The step itself is
+/// checked against a one-process reference in the trainer's unit tests.
+#[test]
+fn pretrain_on_two_devices_resumes_to_the_same_weights() {
+    let dir = temp_dir("pretrain_devices");
+    let root = pretraining_set(&dir);
+    let two = ["--method", "moco", "--moco-queue", "16", "--devices", "2"];
+
+    let full = dir.join("full");
+    let output = pretrain(&root, &full, &two);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let part = dir.join("part");
+    let output = pretrain(&root, &part, &[&two[..], &["--pause-after", "1"]].concat());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = pretrain(&root, &part, &[&two[..], &["--resume"]].concat());
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        safetensors_tensors(&full.join("backbone.safetensors")),
+        safetensors_tensors(&part.join("backbone.safetensors"))
+    );
+    let log = std::fs::read_to_string(full.join("log.jsonl")).unwrap();
+    assert_eq!(
+        log,
+        std::fs::read_to_string(part.join("log.jsonl")).unwrap()
+    );
+    assert_eq!(log.lines().count(), 6);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(full.join("run.json")).unwrap()).unwrap();
+    assert_eq!(manifest["settings"]["devices"], 2);
+
+    // Resuming on another number of devices would change the result.
+    let output = pretrain(
+        &root,
+        &part,
+        &["--method", "moco", "--moco-queue", "16", "--resume"],
+    );
+    assert!(
+        stderr(&output).contains("devices: run 2 vs now 1"),
+        "{}",
+        stderr(&output)
+    );
+    let output = pretrain(&root, &dir.join("zero"), &["--devices", "0"]);
+    assert!(
+        stderr(&output).contains("--devices 0: train on at least one device"),
+        "{}",
+        stderr(&output)
+    );
+    let four = dir.join("four");
+    let output = spotdiff(&[
+        "pretrain",
+        "--data",
+        root.to_str().unwrap(),
+        "--out",
+        four.to_str().unwrap(),
+        "--batch",
+        "8",
+        "--devices",
+        "4",
+    ]);
+    assert!(
+        stderr(&output).contains("--devices 4: flex runs at most 2 peers"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!four.exists(), "a refused run leaves no folder");
+}
+
 #[test]
 fn pretrain_resumed_equals_uninterrupted() {
     let dir = temp_dir("pretrain_resume");
-    let root = dir.join("set");
-    let output = spotdiff(&[
-        "synth",
-        "--out",
-        root.to_str().unwrap(),
-        "--size",
-        "64",
-        "--normals",
-        "8",
-        "--anomalies",
-        "2",
-        "--classes",
-        "cashew,capsules",
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    let root = pretraining_set(&dir);
 
     let full = dir.join("full");
     let output = pretrain(&root, &full, &[]);
@@ -995,7 +1070,7 @@ fn pretrain_resumed_equals_uninterrupted() {
     assert!(output.status.success(), "{}", stderr(&output));
 
     // Refusals: an existing run without --resume, --resume with other flags,
-    // several devices, a bad method.
+    // a batch the devices cannot share, a bad method.
     let output = pretrain(&root, &full, &[]);
     assert!(
         stderr(&output).contains("pass --resume"),
@@ -1008,9 +1083,9 @@ fn pretrain_resumed_equals_uninterrupted() {
         "{}",
         stderr(&output)
     );
-    let output = pretrain(&root, &dir.join("d"), &["--devices", "2"]);
+    let output = pretrain(&root, &dir.join("d"), &["--devices", "3"]);
     assert!(
-        stderr(&output).contains("--devices 2"),
+        stderr(&output).contains("--batch 4 on --devices 3: each device takes an equal share"),
         "{}",
         stderr(&output)
     );

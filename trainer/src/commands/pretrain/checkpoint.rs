@@ -51,15 +51,10 @@ where
     }
     std::fs::create_dir_all(&fresh)
         .with_context(|| format!("cannot create {}", fresh.display()))?;
-    let model_bytes = recorder()
-        .record(model.clone().into_record(), ())
-        .context("cannot serialise the model")?;
-    let optimizer_bytes = recorder()
-        .record(optimizer.to_record(), ())
-        .context("cannot serialise the optimiser state")?;
+    let state = State::capture(model, optimizer)?;
     for (name, bytes) in [
-        (MODEL, model_bytes),
-        (OPTIMIZER, optimizer_bytes),
+        (MODEL, state.model),
+        (OPTIMIZER, state.optimizer),
         (POSITION, serde_json::to_vec_pretty(&position)?),
     ] {
         let path = fresh.join(name);
@@ -102,27 +97,71 @@ where
             )
         })
     };
-    let model_record = recorder().load(read(MODEL)?, device).with_context(|| {
-        format!(
-            "{} does not fit this run's model",
-            dir.join(MODEL).display()
-        )
-    })?;
-    let optimizer_record = recorder().load(read(OPTIMIZER)?, device).with_context(|| {
-        format!(
-            "{} does not fit this run's optimiser",
-            dir.join(OPTIMIZER).display()
-        )
-    })?;
+    let state = State {
+        model: read(MODEL)?,
+        optimizer: read(OPTIMIZER)?,
+    };
     let position: Position = serde_json::from_slice(&read(POSITION)?).with_context(|| {
         format!(
             "{} is not a checkpoint position",
             dir.join(POSITION).display()
         )
     })?;
-    Ok((
-        model.load_record(model_record),
-        optimizer.load_record(optimizer_record),
-        position,
-    ))
+    let (model, optimizer) = state.restore(model, optimizer, device).with_context(|| {
+        format!(
+            "{} does not fit this run's model and optimiser",
+            dir.display()
+        )
+    })?;
+    Ok((model, optimizer, position))
+}
+
+/// The model and optimiser records in burn's full-precision binary format:
+/// a checkpoint's contents, and how data-parallel peers start alike.
+pub struct State {
+    model: Vec<u8>,
+    optimizer: Vec<u8>,
+}
+
+impl State {
+    pub fn capture<B, M, O>(model: &M, optimizer: &O) -> anyhow::Result<Self>
+    where
+        B: AutodiffBackend,
+        M: Pretrain<B>,
+        O: Optimizer<M, B>,
+    {
+        Ok(State {
+            model: recorder()
+                .record(model.clone().into_record(), ())
+                .context("cannot serialise the model")?,
+            optimizer: recorder()
+                .record(optimizer.to_record(), ())
+                .context("cannot serialise the optimiser state")?,
+        })
+    }
+
+    /// Loads the records into `model` and `optimizer` (fresh ones of the
+    /// same run), their tensors on `device`.
+    pub fn restore<B, M, O>(
+        &self,
+        model: M,
+        optimizer: O,
+        device: &B::Device,
+    ) -> anyhow::Result<(M, O)>
+    where
+        B: AutodiffBackend,
+        M: Pretrain<B>,
+        O: Optimizer<M, B>,
+    {
+        let model_record = recorder()
+            .load(self.model.clone(), device)
+            .context("the model record does not fit")?;
+        let optimizer_record = recorder()
+            .load(self.optimizer.clone(), device)
+            .context("the optimiser record does not fit")?;
+        Ok((
+            model.load_record(model_record),
+            optimizer.load_record(optimizer_record),
+        ))
+    }
 }

@@ -7,6 +7,7 @@
 
 mod checkpoint;
 mod loader;
+mod parallel;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ use spotdiff::pretrain::{
 
 use self::checkpoint::Position;
 use self::loader::{Loader, TrainingSet};
+use self::parallel::Team;
 use super::data::open_checked_visa;
 use super::padim::{backbone_config, BACKBONE_FILE};
 use super::write_atomically;
@@ -57,6 +59,14 @@ pub struct Settings {
     pub data: PathBuf,
     pub split: String,
     pub backend: String,
+    /// Data-parallel devices, each taking `batch / devices` images a step;
+    /// absent in runs of version 1 made before `--devices`, which used one.
+    #[serde(default = "one_device")]
+    pub devices: usize,
+}
+
+fn one_device() -> usize {
+    1
 }
 
 /// `run.json`: the settings and what the run read.
@@ -106,12 +116,42 @@ impl Plan {
 
 pub fn run(args: &PretrainArgs) -> anyhow::Result<()> {
     let plan = resolve(args)?;
+    let count = args.devices;
     match args.backend.as_str() {
-        "flex" => on_backend::<Autodiff<Flex>>(&plan, Default::default()),
+        // The peers share the one CPU device: this tests the data-parallel
+        // path, it does not speed training up. burn's all-reduce sums the
+        // peers of one device in hash-map order, which only for two cannot
+        // change the result.
+        "flex" if count > 2 => anyhow::bail!(
+            "--devices {count}: flex runs at most 2 peers (on the one CPU, to test data \
+             parallelism); use wgpu or cuda for more devices"
+        ),
+        "flex" => on_backend::<Autodiff<Flex>>(&plan, vec![Default::default(); count]),
         #[cfg(feature = "wgpu")]
-        "wgpu" => on_backend::<Autodiff<burn::backend::Wgpu>>(&plan, Default::default()),
+        "wgpu" => {
+            use burn::backend::wgpu::{Wgpu, WgpuDevice};
+            use burn::tensor::backend::Backend;
+            let devices = if count == 1 {
+                vec![WgpuDevice::default()]
+            } else {
+                // Device type 0 is wgpu's discrete GPUs.
+                check_device_count(
+                    "wgpu",
+                    "discrete GPUs",
+                    <Wgpu as Backend>::device_count(0),
+                    count,
+                )?;
+                (0..count).map(WgpuDevice::DiscreteGpu).collect()
+            };
+            on_backend::<Autodiff<Wgpu>>(&plan, devices)
+        }
         #[cfg(feature = "cuda")]
-        "cuda" => on_backend::<Autodiff<burn::backend::Cuda>>(&plan, Default::default()),
+        "cuda" => {
+            use burn::backend::cuda::{Cuda, CudaDevice};
+            use burn::tensor::backend::Backend;
+            check_device_count("cuda", "GPUs", <Cuda as Backend>::device_count(0), count)?;
+            on_backend::<Autodiff<Cuda>>(&plan, (0..count).map(CudaDevice::new).collect())
+        }
         other => anyhow::bail!(
             "--backend `{other}` is not built into this binary: choose {}",
             crate::backend::BackendKind::COMPILED
@@ -123,24 +163,35 @@ pub fn run(args: &PretrainArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Checks every flag and the data set before any work.
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+fn check_device_count(
+    backend: &str,
+    what: &str,
+    available: usize,
+    wanted: usize,
+) -> anyhow::Result<()> {
+    if available < wanted {
+        anyhow::bail!("--devices {wanted}: {backend} sees {available} {what}");
+    }
+    Ok(())
+}
+
+/// Checks every flag and the data set before any work (the devices are
+/// checked by [`run`], then the run folder is prepared).
 fn resolve(args: &PretrainArgs) -> anyhow::Result<Plan> {
     let method: MethodKind = args
         .method
         .parse()
         .map_err(|m: String| anyhow::anyhow!("--method: {m}"))?;
-    if args.devices != 1 {
-        anyhow::bail!(
-            "--devices {}: this build trains on one device. burn 0.21 offers data-parallel \
-             training through its Learner (burn-train's DDP strategy), which this training \
-             loop does not use; run one process per device instead",
-            args.devices
-        );
+    if args.devices == 0 {
+        anyhow::bail!("--devices 0: train on at least one device");
     }
-    if args.batch < 2 {
+    if args.batch < 2 * args.devices || !args.batch.is_multiple_of(args.devices) {
         anyhow::bail!(
-            "--batch {}: batch norm needs at least 2 images per step",
-            args.batch
+            "--batch {} on --devices {}: each device takes an equal share of the batch, and \
+             batch norm needs at least 2 images per device",
+            args.batch,
+            args.devices
         );
     }
     if args.epochs == 0 {
@@ -224,12 +275,12 @@ fn resolve(args: &PretrainArgs) -> anyhow::Result<Plan> {
             data: args.data.clone(),
             split: data.split.to_string(),
             backend: args.backend.clone(),
+            devices: args.devices,
         },
         classes,
         images: samples.len(),
         backbone_file: BACKBONE_FILE.to_string(),
     };
-    prepare_out(&args.out, &manifest, args.resume)?;
     Ok(Plan {
         manifest,
         out: args.out.clone(),
@@ -309,28 +360,32 @@ fn prepare_out(out: &Path, manifest: &Manifest, resume: bool) -> anyhow::Result<
     Ok(())
 }
 
-fn on_backend<B: AutodiffBackend>(plan: &Plan, device: B::Device) -> anyhow::Result<()> {
+/// Prepares the run folder, then trains on `devices` (one, or
+/// data-parallel peers).
+fn on_backend<B: AutodiffBackend>(plan: &Plan, devices: Vec<B::Device>) -> anyhow::Result<()> {
+    prepare_out(&plan.out, &plan.manifest, plan.resume)?;
     match plan.settings().model.method {
-        MethodKind::SimSiam => train::<B, SimSiam<B>>(plan, device, SimSiam::init),
-        MethodKind::Moco => train::<B, Moco<B>>(plan, device, Moco::init),
-        MethodKind::SimClr => train::<B, SimClr<B>>(plan, device, SimClr::init),
-        MethodKind::Supervised => train::<B, Supervised<B>>(plan, device, Supervised::init),
+        MethodKind::SimSiam => train::<B, SimSiam<B>>(plan, &devices, SimSiam::init),
+        MethodKind::Moco => train::<B, Moco<B>>(plan, &devices, Moco::init),
+        MethodKind::SimClr => train::<B, SimClr<B>>(plan, &devices, SimClr::init),
+        MethodKind::Supervised => train::<B, Supervised<B>>(plan, &devices, Supervised::init),
     }
 }
 
 type Init<B, M> = fn(&PretrainConfig, &<B as BackendTypes>::Device) -> Result<M, PretrainError>;
 
-fn train<B: AutodiffBackend, M: Pretrain<B>>(
+fn train<B: AutodiffBackend, M: Pretrain<B> + 'static>(
     plan: &Plan,
-    device: B::Device,
+    devices: &[B::Device],
     init: Init<B, M>,
 ) -> anyhow::Result<()> {
     let settings = plan.settings();
-    B::seed(&device, settings.seed);
-    let model = init(&settings.model, &device)?;
+    let device = &devices[0];
+    B::seed(device, settings.seed);
+    let model = init(&settings.model, device)?;
     let optimizer = sgd().init::<B, M>();
     let (mut model, mut optimizer, start) = if plan.resume {
-        checkpoint::load(&plan.out, model, optimizer, &device)?
+        checkpoint::load(&plan.out, model, optimizer, device)?
     } else {
         (
             model,
@@ -343,6 +398,15 @@ fn train<B: AutodiffBackend, M: Pretrain<B>>(
         )
     };
     let mut log = open_log(&plan.out, start.step)?;
+    let team = match devices.len() {
+        1 => None,
+        _ => Some(Team::start(
+            devices,
+            &model,
+            &optimizer,
+            settings.model.spd_weight,
+        )?),
+    };
 
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&interrupted);
@@ -378,10 +442,19 @@ fn train<B: AutodiffBackend, M: Pretrain<B>>(
         );
         for host in loader {
             let started = Instant::now();
-            let batch = host?.to_device::<B>(&device);
+            let host = host?;
             let lr = cosine_learning_rate(settings.peak_lr, position.step, total_steps);
-            let (next, losses) =
-                train_step(model, &mut optimizer, &batch, settings.model.spd_weight, lr);
+            let spd_weight = settings.model.spd_weight;
+            let (next, losses) = match &team {
+                None => train_step(
+                    model,
+                    &mut optimizer,
+                    &host.to_device::<B>(device),
+                    spd_weight,
+                    lr,
+                ),
+                Some(team) => team.step(model, &mut optimizer, &host, device, spd_weight, lr)?,
+            };
             model = next;
             if !losses.total.is_finite() {
                 anyhow::bail!(
@@ -429,6 +502,9 @@ fn train<B: AutodiffBackend, M: Pretrain<B>>(
         epochs_run += 1;
         if plan.pause_after == Some(epochs_run) && position.epoch < settings.epochs {
             bar.abandon();
+            if let Some(team) = team {
+                team.finish::<B>()?;
+            }
             println!(
                 "paused after epoch {} of {}; continue with --resume",
                 position.epoch, settings.epochs
@@ -437,6 +513,9 @@ fn train<B: AutodiffBackend, M: Pretrain<B>>(
         }
     }
     bar.finish();
+    if let Some(team) = team {
+        team.finish::<B>()?;
+    }
     let images = (position.step - start.step) as f64 * settings.batch as f64;
     let seconds = training.elapsed().as_secs_f64();
     println!(
