@@ -131,12 +131,13 @@ bench-synth:
 # Training images/s of SimSiam+SPD, ResNet-18 width 0.25 at 64 px (the demo
 # settings), flex backend, 2 epochs of 4 classes x 90 training normals. The dev
 # build: its dependencies (burn's kernels, where the time goes) are optimised.
-bench-pretrain:
+# `just bench-pretrain 2` runs two data-parallel peers (on flex: sharing the CPU).
+bench-pretrain devices="1":
     cargo build -p spotdiff-trainer
     rm -rf target/bench-data/pretrain
     mkdir -p target/bench-data/pretrain
     target/debug/spotdiff synth --out target/bench-data/pretrain/set --size 64 --normals 100 --anomalies 2 --classes cashew,capsules,fryum,pcb_green
-    target/debug/spotdiff pretrain --data target/bench-data/pretrain/set --out target/bench-data/pretrain/run --method simsiam --spd-weight 0.1 --width 0.25 --size 64 --epochs 2 --batch 32
+    target/debug/spotdiff pretrain --data target/bench-data/pretrain/set --out target/bench-data/pretrain/run --method simsiam --spd-weight 0.1 --width 0.25 --size 64 --epochs 2 --batch 32 --devices {{devices}}
 
 # The SimSiam+SPD step alone (ResNet-18 width 0.25, 64 px, batch 32, five views,
 # SGD) on a batch made once: spotdiff on flex, then PyTorch on the same step with
