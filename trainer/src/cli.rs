@@ -276,8 +276,8 @@ pub struct PretrainArgs {
     #[arg(long, value_name = "N")]
     pub pause_after: Option<u64>,
     /// Devices to train on, data-parallel with burn's all-reduce: the
-    /// first N GPUs of wgpu or cuda (flex: N peers sharing the CPU, to test
-    /// the path). Each takes batch/N images a step.
+    /// first N GPUs of wgpu or cuda (flex: at most 2 peers sharing the
+    /// CPU). Each takes batch/N images a step.
     #[arg(long, default_value_t = 1)]
     pub devices: usize,
     /// Base learning rate at batch 256 (default: the method's own; scaled by batch/256).
