@@ -51,10 +51,15 @@ where
     }
     std::fs::create_dir_all(&fresh)
         .with_context(|| format!("cannot create {}", fresh.display()))?;
-    let state = State::capture(model, optimizer)?;
+    let model_bytes = recorder()
+        .record(model.clone().into_record(), ())
+        .context("cannot serialise the model")?;
+    let optimizer_bytes = recorder()
+        .record(optimizer.to_record(), ())
+        .context("cannot serialise the optimiser state")?;
     for (name, bytes) in [
-        (MODEL, state.model),
-        (OPTIMIZER, state.optimizer),
+        (MODEL, model_bytes),
+        (OPTIMIZER, optimizer_bytes),
         (POSITION, serde_json::to_vec_pretty(&position)?),
     ] {
         let path = fresh.join(name);
@@ -97,71 +102,44 @@ where
             )
         })
     };
-    let state = State {
-        model: read(MODEL)?,
-        optimizer: read(OPTIMIZER)?,
-    };
+    let model_record = recorder().load(read(MODEL)?, device).with_context(|| {
+        format!(
+            "{} does not fit this run's model",
+            dir.join(MODEL).display()
+        )
+    })?;
+    let optimizer_record = recorder().load(read(OPTIMIZER)?, device).with_context(|| {
+        format!(
+            "{} does not fit this run's optimiser",
+            dir.join(OPTIMIZER).display()
+        )
+    })?;
     let position: Position = serde_json::from_slice(&read(POSITION)?).with_context(|| {
         format!(
             "{} is not a checkpoint position",
             dir.join(POSITION).display()
         )
     })?;
-    let (model, optimizer) = state.restore(model, optimizer, device).with_context(|| {
-        format!(
-            "{} does not fit this run's model and optimiser",
-            dir.display()
-        )
-    })?;
-    Ok((model, optimizer, position))
+    Ok((
+        model.load_record(model_record),
+        optimizer.load_record(optimizer_record),
+        position,
+    ))
 }
 
-/// The model and optimiser records in burn's full-precision binary format:
-/// a checkpoint's contents, and how data-parallel peers start alike.
-pub struct State {
-    model: Vec<u8>,
-    optimizer: Vec<u8>,
-}
-
-impl State {
-    pub fn capture<B, M, O>(model: &M, optimizer: &O) -> anyhow::Result<Self>
-    where
-        B: AutodiffBackend,
-        M: Pretrain<B>,
-        O: Optimizer<M, B>,
-    {
-        Ok(State {
-            model: recorder()
-                .record(model.clone().into_record(), ())
-                .context("cannot serialise the model")?,
-            optimizer: recorder()
-                .record(optimizer.to_record(), ())
-                .context("cannot serialise the optimiser state")?,
-        })
-    }
-
-    /// Loads the records into `model` and `optimizer` (fresh ones of the
-    /// same run), their tensors on `device`.
-    pub fn restore<B, M, O>(
-        &self,
-        model: M,
-        optimizer: O,
-        device: &B::Device,
-    ) -> anyhow::Result<(M, O)>
-    where
-        B: AutodiffBackend,
-        M: Pretrain<B>,
-        O: Optimizer<M, B>,
-    {
-        let model_record = recorder()
-            .load(self.model.clone(), device)
-            .context("the model record does not fit")?;
-        let optimizer_record = recorder()
-            .load(self.optimizer.clone(), device)
-            .context("the optimiser record does not fit")?;
-        Ok((
-            model.load_record(model_record),
-            optimizer.load_record(optimizer_record),
-        ))
-    }
+/// `optimizer`'s state with its tensors on `device`: a data-parallel peer's
+/// optimiser starts as peer 0's, through its record's bytes.
+pub fn optimizer_on<B, M, O>(optimizer: &O, device: &B::Device) -> anyhow::Result<O>
+where
+    B: AutodiffBackend,
+    M: Pretrain<B>,
+    O: Optimizer<M, B>,
+{
+    let bytes = recorder()
+        .record(optimizer.to_record(), ())
+        .context("cannot serialise the optimiser state")?;
+    let record = recorder()
+        .load(bytes, device)
+        .context("cannot load the optimiser state on another device")?;
+    Ok(optimizer.clone().load_record(record))
 }

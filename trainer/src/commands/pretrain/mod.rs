@@ -118,10 +118,9 @@ pub fn run(args: &PretrainArgs) -> anyhow::Result<()> {
     let plan = resolve(args)?;
     let count = args.devices;
     match args.backend.as_str() {
-        // The peers share the one CPU device: this tests the data-parallel
-        // path, it does not speed training up. burn's all-reduce sums the
-        // peers of one device in hash-map order, which only for two cannot
-        // change the result.
+        // The peers share the one CPU device (which two keep busier than
+        // one). burn's all-reduce sums the peers of one device in hash-map
+        // order, which only for two cannot change the result.
         "flex" if count > 2 => anyhow::bail!(
             "--devices {count}: flex runs at most 2 peers (on the one CPU, to test data \
              parallelism); use wgpu or cuda for more devices"
@@ -444,16 +443,15 @@ fn train<B: AutodiffBackend, M: Pretrain<B> + 'static>(
             let started = Instant::now();
             let host = host?;
             let lr = cosine_learning_rate(settings.peak_lr, position.step, total_steps);
-            let spd_weight = settings.model.spd_weight;
             let (next, losses) = match &team {
                 None => train_step(
                     model,
                     &mut optimizer,
                     &host.to_device::<B>(device),
-                    spd_weight,
+                    settings.model.spd_weight,
                     lr,
                 ),
-                Some(team) => team.step(model, &mut optimizer, &host, device, spd_weight, lr)?,
+                Some(team) => team.step(model, &mut optimizer, &host, device, lr)?,
             };
             model = next;
             if !losses.total.is_finite() {

@@ -20,7 +20,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorPrimitive};
 use spotdiff::pretrain::{apply_step, step_gradients, Batch, HostBatch, Pretrain, StepLosses};
 
-use super::checkpoint::State;
+use super::checkpoint::optimizer_on;
 
 /// One device's place in the collective.
 pub struct Peer {
@@ -121,11 +121,12 @@ struct Helper {
 pub struct Team {
     peer: Peer,
     helpers: Vec<Helper>,
+    spd_weight: f64,
 }
 
 impl Team {
-    /// Starts a helper on each of `devices[1..]` from `model` and
-    /// `optimizer`'s state, then joins the caller as peer 0 on `devices[0]`.
+    /// Starts a helper on each of `devices[1..]` from copies of `model` and
+    /// `optimizer`, then joins the caller as peer 0 on `devices[0]`.
     pub fn start<B, M, O>(
         devices: &[B::Device],
         model: &M,
@@ -137,13 +138,12 @@ impl Team {
         M: Pretrain<B> + 'static,
         O: Optimizer<M, B> + 'static,
     {
-        let state = State::capture(model, optimizer)?;
         let count = devices.len();
         let mut helpers = Vec::new();
         for (index, device) in devices.iter().enumerate().skip(1) {
-            let (model, optimizer) = state
-                .restore(independent_copy(model, device), optimizer.clone(), device)
-                .with_context(|| format!("cannot copy the model to device {index}"))?;
+            let model = independent_copy(model, device);
+            let optimizer = optimizer_on(optimizer, device)
+                .with_context(|| format!("cannot copy the optimiser to device {index}"))?;
             let (jobs, inbox) = sync_channel::<Job>(1);
             let (outbox, reports) = sync_channel(1);
             let device = device.clone();
@@ -162,7 +162,11 @@ impl Team {
             });
         }
         let peer = Peer::join::<B>(0, count, &devices[0])?;
-        Ok(Team { peer, helpers })
+        Ok(Team {
+            peer,
+            helpers,
+            spd_weight,
+        })
     }
 
     /// One step over all devices: shard `k` of `batch` on device `k`, peer
@@ -173,7 +177,6 @@ impl Team {
         optimizer: &mut O,
         batch: &HostBatch,
         device: &B::Device,
-        spd_weight: f64,
         lr: f64,
     ) -> anyhow::Result<(M, StepLosses)>
     where
@@ -193,7 +196,7 @@ impl Team {
             model,
             optimizer,
             &own.to_device::<B>(device),
-            spd_weight,
+            self.spd_weight,
             lr,
         )?;
         let mut all = vec![own];
@@ -221,7 +224,7 @@ impl Team {
 /// `model` on `device` with running statistics of its own: a clone would
 /// share them (burn's `RunningState` is shared between clones and averages
 /// the updates of all threads).
-pub fn independent_copy<B: AutodiffBackend, M: Pretrain<B>>(model: &M, device: &B::Device) -> M {
+fn independent_copy<B: AutodiffBackend, M: Pretrain<B>>(model: &M, device: &B::Device) -> M {
     M::from_inner(model.valid()).fork(device)
 }
 
