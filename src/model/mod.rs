@@ -17,6 +17,7 @@
 //! safetensors and PyTorch `.pth` files and exports safetensors with the same
 //! names.
 
+mod backbone;
 mod basic_block;
 mod block;
 mod bottleneck;
@@ -27,6 +28,7 @@ mod resnet;
 mod trunk;
 pub mod weights;
 
+pub use backbone::Backbone;
 pub use basic_block::{BasicBlock, BasicBlockConfig};
 pub use block::{Block, BlockKind};
 pub use bottleneck::{Bottleneck, BottleneckConfig};
