@@ -5,7 +5,9 @@
 mod backend;
 mod cli;
 mod commands;
+mod output;
 
+use crate::output::say;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -15,9 +17,9 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            esay!("error: {error}");
             for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                esay!("  caused by: {cause}");
             }
             ExitCode::FAILURE
         }

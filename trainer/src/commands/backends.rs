@@ -1,3 +1,4 @@
+use crate::output::say;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
@@ -12,20 +13,20 @@ pub fn run() -> anyhow::Result<()> {
         // A GPU backend without a usable device panics inside burn; report it
         // as that backend's failure and go on with the others.
         match catch_unwind(AssertUnwindSafe(|| backend.matmul_error(SIZE))) {
-            Ok(0.0) => println!(
+            Ok(0.0) => say!(
                 "{:<6} ok      {SIZE}x{SIZE} matmul exact, {:.1} ms",
                 backend.name(),
                 started.elapsed().as_secs_f64() * 1e3
             ),
             Ok(error) => {
-                println!(
+                say!(
                     "{:<6} WRONG   {SIZE}x{SIZE} matmul off by {error}",
                     backend.name()
                 );
                 failed.push(backend.name());
             }
             Err(_) => {
-                println!(
+                say!(
                     "{:<6} FAILED  no usable device (see the message above)",
                     backend.name()
                 );

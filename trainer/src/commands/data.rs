@@ -1,7 +1,7 @@
+use crate::output::say;
 use std::path::Path;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
 use spotdiff::data::synth::SynthLayout;
 use spotdiff::data::{
     check_mvtec, check_visa, read_visa, Dataset, DirSource, Sample, SizeLimit, Split, VisaSplit,
@@ -31,7 +31,7 @@ pub fn check(root: &Path, layout: Option<&str>) -> anyhow::Result<()> {
         SynthLayout::Visa => check_visa(&source, &limit),
         SynthLayout::Mvtec => check_mvtec(&source, &limit),
     };
-    println!("{}: {report}", root.display());
+    say!("{}: {report}", root.display());
     if report.is_ok() {
         Ok(())
     } else {
@@ -98,15 +98,4 @@ impl CheckedVisa {
             .filter(|s| s.object == class && s.split == split)
             .collect()
     }
-}
-
-/// A progress bar counting images.
-pub fn image_bar(length: usize, message: String) -> ProgressBar {
-    let bar = ProgressBar::new(length as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:20} {bar:40} {pos}/{len} images, {per_sec}, ETA {eta}")
-            .expect("the progress template is valid"),
-    );
-    bar.set_message(message);
-    bar
 }

@@ -2,6 +2,7 @@
 //! backbone (and the per-pixel baseline if asked) and writes the paper's
 //! tables, the scatter plot, per-class curves and segmentation panels.
 
+use crate::output::say;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -18,9 +19,10 @@ use spotdiff::report::{
     encode_png, grid, heat_map, mask_picture, scatter_plot, ClassResult, ResultTable, Scores, Task,
 };
 
-use super::data::{image_bar, open_checked_visa, CheckedVisa};
+use super::data::{open_checked_visa, CheckedVisa};
+use crate::output::image_bar;
 use super::padim::{preprocess_for, Manifest};
-use super::write_atomically;
+use crate::output::write_atomically;
 use crate::cli::EvalArgs;
 
 /// One column of the report.
@@ -145,7 +147,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 &device,
             )
             .with_context(|| format!("cannot evaluate `{}` on class `{class}`", detector.name()))?;
-            println!(
+            say!(
                 "{class} / {}: classification AU-ROC {:.4} AU-PR {:.4}; segmentation AU-ROC {:.4} AU-PR {:.4}; AU-PRO {:.4}",
                 detector.name(),
                 metrics.classification.auroc,
@@ -298,7 +300,7 @@ fn write_panels(
         .iter()
         .find(|d| d.preprocess().output_size() as usize != size)
     {
-        println!(
+        say!(
             "{class}: no segmentation panels: `{}` and `{}` score different input sizes",
             detectors[0].name(),
             other.name()
@@ -343,7 +345,7 @@ fn write_panels(
         &out.join("panels").join(format!("{class}.png")),
         &encode_png(&grid(&rows, 4)?)?,
     )?;
-    println!("{class}: segmentation panels, columns {columns}");
+    say!("{class}: segmentation panels, columns {columns}");
     Ok(())
 }
 
@@ -409,7 +411,7 @@ fn write_report(
             &out.join(format!("{stem}.json")),
             serde_json::to_string_pretty(&table)?.as_bytes(),
         )?;
-        println!("{}", table.to_markdown());
+        say!("{}", table.to_markdown());
     }
     write_atomically(
         &out.join("scatter.svg"),
@@ -419,6 +421,6 @@ fn write_report(
         &out.join("details.json"),
         serde_json::to_string_pretty(details)?.as_bytes(),
     )?;
-    println!("wrote the report to {}", out.display());
+    say!("wrote the report to {}", out.display());
     Ok(())
 }

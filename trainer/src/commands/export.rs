@@ -1,6 +1,7 @@
 //! `spotdiff export`: one class of a statistics folder as a browser bundle,
 //! with its decision threshold chosen by max-F1 on held-out test images.
 
+use crate::output::say;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -12,9 +13,10 @@ use spotdiff::metrics::evaluate;
 use spotdiff::model::Precision;
 use spotdiff::padim::PadimStats;
 
-use super::data::{image_bar, open_checked_visa};
+use super::data::open_checked_visa;
+use crate::output::image_bar;
 use super::padim::{backbone_config, Manifest};
-use super::write_atomically;
+use crate::output::write_atomically;
 use crate::cli::ExportArgs;
 
 pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
@@ -102,14 +104,14 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let bytes = bundle.to_bytes();
     write_atomically(&args.out, &bytes)?;
     let index_path = add_to_index(index, &args.out, &bundle, bytes.len())?;
-    println!(
+    say!(
         "{class}: threshold {} ({}); {:.1} MB ({precision:?}) -> {}",
         bundle.header().threshold,
         bundle.header().threshold_source,
         bytes.len() as f64 / 1e6,
         args.out.display()
     );
-    println!("listed in {}", index_path.display());
+    say!("listed in {}", index_path.display());
     Ok(())
 }
 

@@ -1,3 +1,4 @@
+use crate::output::say;
 use std::path::Path;
 
 use anyhow::Context;
@@ -29,10 +30,10 @@ pub fn run(file: &Path, json: bool) -> anyhow::Result<()> {
             max_f1: m.max_f1,
             max_f1_threshold: m.max_f1_threshold,
         };
-        println!("{}", serde_json::to_string(&out)?);
+        say!("{}", serde_json::to_string(&out)?);
         return Ok(());
     }
-    println!(
+    say!(
         "{}: {} samples, {} anomalous, {} normal",
         file.display(),
         m.positives + m.negatives,
@@ -47,9 +48,9 @@ pub fn run(file: &Path, json: bool) -> anyhow::Result<()> {
         ("precision at full recall", m.precision_at_full_recall),
     ];
     for (name, value) in rows {
-        println!("  {name:<26}{:>9.4}%", 100.0 * value);
+        say!("  {name:<26}{:>9.4}%", 100.0 * value);
     }
-    println!("  {:<26}{:>10}", "max-F1 threshold", m.max_f1_threshold);
-    println!("  (a sample is called anomalous when its score is at least the threshold)");
+    say!("  {:<26}{:>10}", "max-F1 threshold", m.max_f1_threshold);
+    say!("  (a sample is called anomalous when its score is at least the threshold)");
     Ok(())
 }

@@ -25,14 +25,3 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pretrain(args) => pretrain::run(&args),
     }
 }
-
-/// Writes `contents` to `path` through a temporary file and a rename, so that a
-/// file already there is never left half-written.
-pub fn write_atomically(path: &std::path::Path, contents: &[u8]) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let temporary = path.with_extension("partial");
-    std::fs::write(&temporary, contents)
-        .with_context(|| format!("cannot write {}", temporary.display()))?;
-    std::fs::rename(&temporary, path)
-        .with_context(|| format!("cannot move {} to {}", temporary.display(), path.display()))
-}

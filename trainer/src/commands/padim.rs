@@ -2,6 +2,7 @@
 //! backbone into PaDiM's streaming fit and writes one statistics file per
 //! class, the backbone it used and a manifest that says how to repeat it.
 
+use crate::output::say;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -13,8 +14,9 @@ use spotdiff::eval::{load_preprocessed, padim_taps};
 use spotdiff::model::{ResNet, ResNetConfig};
 use spotdiff::padim::{MapSize, PadimConfig};
 
-use super::data::{image_bar, open_checked_visa};
-use super::write_atomically;
+use super::data::open_checked_visa;
+use crate::output::image_bar;
+use crate::output::write_atomically;
 use crate::cli::PadimFitArgs;
 
 /// Version of the statistics folder's layout and manifest.
@@ -153,7 +155,7 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
         None => {
             let d = default_d(&args.backbone, tapped.iter().sum());
             if args.width != 1.0 {
-                println!(
+                say!(
                     "d = {d}: the paper's d scaled with the width {} to the {} tapped channels",
                     args.width,
                     tapped.iter().sum::<usize>()
@@ -248,7 +250,7 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot fit class `{class}`"))?;
         let path = args.out.join(format!("{class}.padim"));
         write_atomically(&path, &stats.to_bytes())?;
-        println!("{class}: {} images -> {}", samples.len(), path.display());
+        say!("{class}: {} images -> {}", samples.len(), path.display());
     }
 
     manifest.classes = previous.map(|p| p.classes).unwrap_or_default();

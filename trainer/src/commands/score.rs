@@ -2,6 +2,7 @@
 //! any images. A bad image is reported and skipped; the command fails at the
 //! end if any was.
 
+use crate::output::say;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -13,8 +14,8 @@ use spotdiff::data::{decode_rgb_f32, SizeLimit};
 use spotdiff::eval::Detector;
 use spotdiff::report::{encode_png, overlay};
 
-use super::data::image_bar;
-use super::write_atomically;
+use crate::output::image_bar;
+use crate::output::write_atomically;
 use crate::cli::ScoreArgs;
 
 #[derive(Serialize)]
@@ -62,7 +63,7 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
         match score(&detector, &bundle, path, &args.out) {
             Ok(result) => scored.push(result),
             Err(error) => {
-                bar.suspend(|| eprintln!("{}: {error:#}", path.display()));
+                bar.suspend(|| esay!("{}: {error:#}", path.display()));
                 failed.push(Failed {
                     file: path.clone(),
                     error: format!("{error:#}"),
@@ -97,14 +98,14 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
         serde_json::to_string_pretty(&json)?.as_bytes(),
     )?;
     for s in &scored {
-        println!(
+        say!(
             "{}: {:.3} {}",
             s.file.display(),
             s.score,
             if s.anomalous { "anomalous" } else { "normal" }
         );
     }
-    println!(
+    say!(
         "threshold {} for class `{}`; wrote {}",
         header.threshold,
         header.class,

@@ -1,3 +1,4 @@
+use crate::output::say;
 use std::path::Path;
 
 use anyhow::Context;
@@ -6,7 +7,7 @@ use spotdiff::data::synth::{contact_sheet, SynthClass, SynthConfig, SynthLayout}
 use spotdiff::data::{read_mvtec, read_visa, DirSource, Sink, SizeLimit, SourceError, VisaSplit};
 
 use super::data::resolve_layout;
-use super::write_atomically;
+use crate::output::write_atomically;
 use crate::cli::SynthArgs;
 
 /// Tiles per contact-sheet row, rows (one of normals, the rest anomalies), tile side.
@@ -75,7 +76,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         "config": config,
     }))?;
     write_atomically(&args.out.join("synth.json"), manifest.as_bytes())?;
-    println!(
+    say!(
         "wrote {} images ({} files) of {} classes to {}",
         summary.images,
         summary.files,
@@ -87,7 +88,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         .iter()
         .map(|(kind, n)| format!("{kind:?} {n}"))
         .collect();
-    println!("defects painted: {}", defects.join(", "));
+    say!("defects painted: {}", defects.join(", "));
     if args.contact_sheet {
         write_contact_sheets(&args.out, &config)?;
     }
@@ -132,6 +133,6 @@ fn write_contact_sheets(root: &Path, config: &SynthConfig) -> anyhow::Result<()>
         )?;
         write_atomically(&folder.join(format!("{}.png", class.name())), &png)?;
     }
-    println!("contact sheets: {}", folder.display());
+    say!("contact sheets: {}", folder.display());
     Ok(())
 }

@@ -1,3 +1,4 @@
+use crate::output::say;
 use std::path::Path;
 
 use anyhow::Context;
@@ -6,7 +7,7 @@ use spotdiff::metrics::Curve;
 use spotdiff::plot::{self, Panel, Series, Style};
 use spotdiff::toy::{self, SeedValues, ToyReport};
 
-use super::write_atomically;
+use crate::output::write_atomically;
 
 /// One model in `spotdiff toy --json`: computed values and the seed's printed
 /// values, all as fractions.
@@ -34,7 +35,7 @@ pub fn run(json: bool, plot_dir: Option<&Path>) -> anyhow::Result<()> {
     if json {
         let models: Vec<ModelJson> = reports.iter().map(model_json).collect();
         let lesson = toy::lesson(&reports[0], &reports[1]);
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(
                 &serde_json::json!({ "models": models, "lesson": lesson })
@@ -42,13 +43,13 @@ pub fn run(json: bool, plot_dir: Option<&Path>) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    println!("The AU-PR vs AU-ROC toy example (supplementary material, section B).");
+    say!("The AU-PR vs AU-ROC toy example (supplementary material, section B).");
     for report in &reports {
         print_report(report);
     }
-    println!("\n{}", toy::lesson(&reports[0], &reports[1]));
+    say!("\n{}", toy::lesson(&reports[0], &reports[1]));
     if let Some(dir) = plot_dir {
-        println!("\nWrote the ROC and PR curves to {}", dir.display());
+        say!("\nWrote the ROC and PR curves to {}", dir.display());
     }
     Ok(())
 }
@@ -74,12 +75,12 @@ fn model_json(report: &ToyReport) -> ModelJson<'_> {
 fn print_report(report: &ToyReport) {
     let model = &report.model;
     let m = &report.metrics;
-    println!(
+    say!(
         "\nModel {}: {} anomalies, {} normal samples; lowering the threshold:",
         model.name, model.positives, model.negatives
     );
     for segment in &model.schedule {
-        println!(
+        say!(
             "  {} steps of +{} true positives, +{} false positives",
             segment.steps, segment.true_positives_per_step, segment.false_positives_per_step
         );
@@ -87,7 +88,7 @@ fn print_report(report: &ToyReport) {
     let seed = report.seed.as_ref();
     let printed =
         |value: Option<f64>| value.map_or_else(|| "-".to_string(), |v| format!("{:.1}", 100.0 * v));
-    println!("  {:<28}{:>10}{:>8}", "metric (%)", "computed", "seed");
+    say!("  {:<28}{:>10}{:>8}", "metric (%)", "computed", "seed");
     let note = |value: f64, seed_value: Option<f64>| match seed_value {
         Some(printed) if !toy::agrees(value, printed) => "  <- differs, reason below",
         _ => "",
@@ -104,14 +105,14 @@ fn print_report(report: &ToyReport) {
         ),
     ];
     for (name, value, seed_value) in rows {
-        println!(
+        say!(
             "  {name:<28}{:>10.1}{:>8}{}",
             100.0 * value,
             printed(seed_value),
             note(value, seed_value)
         );
     }
-    println!("  {}", report.explanation);
+    say!("  {}", report.explanation);
 }
 
 fn write_figures(reports: &[ToyReport], dir: &Path) -> anyhow::Result<()> {

@@ -9,6 +9,7 @@ mod checkpoint;
 mod loader;
 mod parallel;
 
+use crate::output::say;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +32,7 @@ use self::loader::{Loader, TrainingSet};
 use self::parallel::Team;
 use super::data::open_checked_visa;
 use super::padim::{backbone_config, BACKBONE_FILE};
-use super::write_atomically;
+use crate::output::write_atomically;
 use crate::cli::PretrainArgs;
 
 /// Version of the run folder's layout and manifest.
@@ -503,7 +504,7 @@ fn train<B: AutodiffBackend, M: Pretrain<B> + 'static>(
             if let Some(team) = team {
                 team.finish::<B>()?;
             }
-            println!(
+            say!(
                 "paused after epoch {} of {}; continue with --resume",
                 position.epoch, settings.epochs
             );
@@ -516,13 +517,13 @@ fn train<B: AutodiffBackend, M: Pretrain<B> + 'static>(
     }
     let images = (position.step - start.step) as f64 * settings.batch as f64;
     let seconds = training.elapsed().as_secs_f64();
-    println!(
+    say!(
         "{images} images in {seconds:.1} s: {:.1} images/s (loading overlapped)",
         images / seconds
     );
     let path = plan.out.join(BACKBONE_FILE);
     write_atomically(&path, &model.backbone().to_safetensors()?)?;
-    println!(
+    say!(
         "{} {} steps -> {} (use with `spotdiff padim fit --weights {} --backbone {} --width {}`)",
         settings.model.method,
         position.step,

@@ -1,0 +1,58 @@
+//! What every command writes: files replaced atomically, progress bars, and
+//! lines on standard output that survive a reader going away.
+
+use std::fmt;
+use std::io::{ErrorKind, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Writes `contents` to `path` through a temporary file and a rename, so that a
+/// file already there is never left half-written.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let temporary = path.with_extension("partial");
+    std::fs::write(&temporary, contents)
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::rename(&temporary, path)
+        .with_context(|| format!("cannot move {} to {}", temporary.display(), path.display()))
+}
+
+/// A progress bar counting images.
+pub fn image_bar(length: usize, message: String) -> ProgressBar {
+    let bar = ProgressBar::new(length as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:20} {bar:40} {pos}/{len} images, {per_sec}, ETA {eta}")
+            .expect("the progress template is valid"),
+    );
+    bar.set_message(message);
+    bar
+}
+
+/// Set once standard output has been closed by its reader.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Prints one line on standard output. A reader that stopped reading
+/// (`spotdiff eval … | head -1`) ends the printing, not the command: the
+/// files a command writes matter more than the lines nobody reads. Any other
+/// write error is reported once on standard error.
+pub fn print_line(line: fmt::Arguments<'_>) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Err(error) = writeln!(std::io::stdout().lock(), "{line}") {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        if error.kind() != ErrorKind::BrokenPipe {
+            eprintln!("warning: cannot write to standard output ({error}); the command goes on without it");
+        }
+    }
+}
+
+/// `println!` through [`print_line`].
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::output::print_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use say;
