@@ -26,16 +26,22 @@ pub const VISA_HEADER: [&str; 5] = ["object", "split", "label", "image", "mask"]
 
 /// One of VisA's split setups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum VisaSplit {
     /// `1cls.csv`: normals about 90% train, all anomalies test.
+    #[cfg_attr(feature = "clap", value(name = "1cls"))]
     OneClass,
     /// `2cls_highshot.csv`: 60/40 train/test of normals and anomalies.
+    #[cfg_attr(feature = "clap", value(name = "2cls_highshot"))]
     HighShot,
     /// `2cls_fewshot.csv` whole: 20 training anomalies per object.
+    #[cfg_attr(feature = "clap", value(name = "2cls_fewshot"))]
     FewShot,
     /// `2cls_fewshot.csv`, the first 5 training anomalies per object.
+    #[cfg_attr(feature = "clap", value(name = "2cls_5shot"))]
     FiveShot,
     /// `2cls_fewshot.csv`, the first 10 training anomalies per object.
+    #[cfg_attr(feature = "clap", value(name = "2cls_10shot"))]
     TenShot,
 }
 

@@ -11,11 +11,14 @@ use super::EvalError;
 /// How segmentation metrics are computed; classification is always exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Protocol {
     /// Every distinct pixel score is a threshold (SPEC "Metrics").
+    #[cfg_attr(feature = "clap", value(name = "exact"))]
     Exact,
     /// The paper's own 202-threshold sweep ([`crate::metrics::paper`]), so
     /// numbers compare with published ones.
+    #[cfg_attr(feature = "clap", value(name = "paper"))]
     Paper,
 }
 

@@ -40,11 +40,14 @@ const IGNORED_SUFFIX: &str = ".num_batches_tracked";
 /// (in a weights file: the convolutions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Precision {
     /// Every tensor float32, as torchvision saves them.
+    #[cfg_attr(feature = "clap", value(name = "f32"))]
     F32,
     /// Convolution weights float16, batch norms float32 (their running
     /// variances underflow in f16): half the size, for browser bundles.
+    #[cfg_attr(feature = "clap", value(name = "f16"))]
     F16,
 }
 

@@ -15,14 +15,19 @@ use crate::model::ResNet;
 /// A pre-training method; each may add the SPD term.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum MethodKind {
     /// Chen & He 2021: two strong views, stop-gradient, predictor.
+    #[cfg_attr(feature = "clap", value(name = "simsiam"))]
     SimSiam,
     /// MoCo v2 (Chen et al. 2020): momentum key encoder and a queue of keys.
+    #[cfg_attr(feature = "clap", value(name = "moco"))]
     Moco,
     /// SimCLR (Chen et al. 2020): NT-Xent over the batch.
+    #[cfg_attr(feature = "clap", value(name = "simclr"))]
     SimClr,
     /// Cross-entropy on the data set's object classes.
+    #[cfg_attr(feature = "clap", value(name = "supervised"))]
     Supervised,
 }
 

@@ -47,8 +47,11 @@ use super::DataError;
 /// Which folder layout to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum SynthLayout {
+    #[cfg_attr(feature = "clap", value(name = "visa"))]
     Visa,
+    #[cfg_attr(feature = "clap", value(name = "mvtec"))]
     Mvtec,
 }
 

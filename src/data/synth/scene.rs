@@ -26,12 +26,19 @@ pub enum ObjectKind {
 /// The generated classes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum SynthClass {
+    #[cfg_attr(feature = "clap", value(name = "pcb_green"))]
     PcbGreen,
+    #[cfg_attr(feature = "clap", value(name = "pcb_blue"))]
     PcbBlue,
+    #[cfg_attr(feature = "clap", value(name = "capsules"))]
     Capsules,
+    #[cfg_attr(feature = "clap", value(name = "macaroni"))]
     Macaroni,
+    #[cfg_attr(feature = "clap", value(name = "cashew"))]
     Cashew,
+    #[cfg_attr(feature = "clap", value(name = "fryum"))]
     Fryum,
 }
 
