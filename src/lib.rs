@@ -22,6 +22,8 @@
 //! - [`toy`]: the supplementary material's AU-PR vs AU-ROC toy example (section B).
 //! - [`report`]: per-class tables (Tables 7–14) and scatter plots (Fig. 7/8).
 //! - [`plot`]: dependency-free SVG line charts for curves and figures.
+//! - [`rng`]: the one seeded random stream (ChaCha8) of the generator, the
+//!   augmentations and PaDiM's channel subset.
 
 pub mod augment;
 pub mod bundle;
@@ -33,4 +35,5 @@ pub mod padim;
 pub mod plot;
 pub mod pretrain;
 pub mod report;
+pub mod rng;
 pub mod toy;

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use super::draw::{permutation, uniform};
 use super::error::{check_image, AugmentError};
-use crate::data::synth::Rng;
 use crate::data::RgbImage;
+use crate::rng::Rng;
 
 /// torchvision's luma weights (ITU-R 601-2).
 fn grey(p: &[f32]) -> f32 {

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::draw::{log_uniform, uniform};
 use super::error::{check_image, AugmentError};
-use crate::data::synth::Rng;
 use crate::data::RgbImage;
+use crate::rng::Rng;
 
 /// An axis-aligned rectangle of whole pixels; `x`, `y` is its top-left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! [`Rng`]. Settings are f64 (so a config's `0.005` means exactly what it
 //! says); the stream's 24-bit uniforms are ample resolution for them.
 
-use crate::data::synth::Rng;
+use crate::rng::Rng;
 
 /// Uniform in [low, high).
 pub(crate) fn uniform(rng: &mut Rng, [low, high]: [f64; 2]) -> f64 {

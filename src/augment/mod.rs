@@ -14,8 +14,8 @@
 //! are public for tests and the browser's visualisations.
 //!
 //! Images are [`RgbImage<f32>`](crate::data::RgbImage) in [0, 1]; randomness
-//! comes only from the [`Rng`] passed in (the data generator's ChaCha8
-//! stream), so one seed and stream give the same views; keying a stream per
+//! comes only from the [`Rng`] passed in (the crate's seeded ChaCha8
+//! stream, [`crate::rng`]), so one seed and stream give the same views; keying a stream per
 //! image, as the generator does, keeps views independent of batch order.
 //! Unlike the generator's images, views are not promised bit-identical across
 //! platforms: aspect draws and Gaussian kernels use `exp` and `ln`, whose
@@ -33,7 +33,7 @@ mod smooth_blend;
 mod strong;
 mod weak;
 
-pub use crate::data::synth::Rng;
+pub use crate::rng::Rng;
 pub use blur::gaussian_blur;
 pub use colour::{
     adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation, grayscale, ColorJitter,

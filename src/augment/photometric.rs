@@ -8,8 +8,8 @@ use super::colour::{grayscale, ColorJitter, ColorJitterConfig};
 use super::draw::{chance, uniform};
 use super::error::{check_probability, AugmentError};
 use super::flip::hflip;
-use crate::data::synth::Rng;
 use crate::data::RgbImage;
+use crate::rng::Rng;
 
 /// Checked photometric steps.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -38,8 +38,8 @@ use super::blur::gaussian_taps;
 use super::crop::Rect;
 use super::draw::{log_uniform, uniform};
 use super::error::{check_image, check_interval, AugmentError};
-use crate::data::synth::Rng;
 use crate::data::RgbImage;
+use crate::rng::Rng;
 
 /// Unchecked SmoothBlend settings; the default is the seed's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -14,8 +14,8 @@ use super::colour::ColorJitterConfig;
 use super::crop::{check_crop_intervals, crop_resize, random_resized_crop};
 use super::error::{check_image, AugmentError};
 use super::photometric::Photometric;
-use crate::data::synth::Rng;
 use crate::data::RgbImage;
+use crate::rng::Rng;
 
 /// Unchecked strong-augmentation settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -19,8 +19,8 @@ use super::colour::ColorJitterConfig;
 use super::crop::{crop_resize, random_resized_crop};
 use super::error::{check_image, check_interval, AugmentError};
 use super::photometric::Photometric;
-use crate::data::synth::Rng;
 use crate::data::RgbImage;
+use crate::rng::Rng;
 
 /// Unchecked weak-augmentation settings; the default is the seed's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

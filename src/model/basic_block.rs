@@ -7,7 +7,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Relu};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use super::block::conv3x3;
+use super::conv::conv3x3;
 use super::downsample::{shortcut, Downsample, DownsampleConfig};
 
 /// Configuration of a [`BasicBlock`].

@@ -7,7 +7,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Relu};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use super::block::{conv1x1, conv3x3};
+use super::conv::{conv1x1, conv3x3};
 use super::downsample::{shortcut, Downsample, DownsampleConfig};
 
 /// Output channels per plane: torchvision's `Bottleneck.expansion`.

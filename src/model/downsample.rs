@@ -8,7 +8,7 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{s, Tensor};
 
-use super::block::conv1x1;
+use super::conv::conv1x1;
 
 /// torchvision's `downsample = nn.Sequential(conv1x1, BatchNorm2d)`.
 ///

@@ -21,6 +21,7 @@ mod backbone;
 mod basic_block;
 mod block;
 mod bottleneck;
+mod conv;
 mod downsample;
 mod error;
 mod folded;

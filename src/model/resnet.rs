@@ -8,7 +8,8 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use super::block::{conv7x7_stem, Block, BlockKind};
+use super::block::{stage_forward, Block, BlockKind};
+use super::conv::conv7x7_stem;
 use super::error::ModelError;
 use super::trunk::ResNetTrunk;
 
@@ -241,11 +242,6 @@ impl<B: Backend> ResNet<B> {
     pub fn forward(&self, input: Tensor<B, 4>) -> Tensor<B, 2> {
         self.fc.forward(self.pooled(input))
     }
-}
-
-/// Applies a stage's blocks in order.
-pub(crate) fn stage_forward<B: Backend>(blocks: &[Block<B>], input: Tensor<B, 4>) -> Tensor<B, 4> {
-    blocks.iter().fold(input, |x, block| block.forward(x))
 }
 
 #[cfg(test)]

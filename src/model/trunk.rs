@@ -7,8 +7,7 @@ use burn::nn::{BatchNorm, Relu};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use super::block::Block;
-use super::resnet::stage_forward;
+use super::block::{stage_forward, Block};
 
 /// torchvision's `ResNet` cut after `layer3` ([`ResNet::into_trunk`] or
 /// [`ResNetConfig::init_trunk`]): field names, and so weight-file names, are

@@ -1,8 +1,7 @@
-use rand_chacha::rand_core::{RngCore, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::PadimError;
+use crate::rng::Rng;
 
 /// The fixed random subset of embedding channels PaDiM keeps (Defard et al.
 /// 2021, section 3: "random dimensionality reduction"; R18: 448 -> 100,
@@ -37,9 +36,8 @@ impl ChannelSelection {
     /// Draws `d` distinct channels out of the layers' `layer_channels`
     /// uniformly at random, deterministically from `seed`, sorted ascending.
     ///
-    /// The generator is ChaCha8 keyed with `seed` as 8 little-endian bytes
-    /// followed by 24 zero bytes; a partial Fisher-Yates shuffle draws each
-    /// position with Lemire's unbiased bounded integers. The same seed gives the
+    /// The generator is [`Rng::from_key`]`(seed)`; a partial Fisher-Yates
+    /// shuffle draws each position with [`Rng::below`]. The same seed gives the
     /// same channels on every platform. (PaDiM's reference code uses Python's
     /// `random.sample` with seed 1024, which cannot be reproduced here: pass
     /// its indices to [`ChannelSelection::from_indices`] to match it exactly.)
@@ -48,13 +46,11 @@ impl ChannelSelection {
         if d == 0 || d > total {
             return Err(PadimError::InvalidD { d, total });
         }
-        let mut key = [0u8; 32];
-        key[..8].copy_from_slice(&seed.to_le_bytes());
-        let mut rng = ChaCha8Rng::from_seed(key);
+        let mut rng = Rng::from_key(seed);
         let mut pool: Vec<usize> = (0..total).collect();
         for i in 0..d {
             // `total - i` fits in u64 because `total` came from a u32 check.
-            let j = i + below(&mut rng, (total - i) as u64) as usize;
+            let j = i + rng.below((total - i) as u64) as usize;
             pool.swap(i, j);
         }
         pool.truncate(d);
@@ -148,19 +144,6 @@ fn total_channels(layer_channels: &[usize]) -> Result<usize, PadimError> {
     Ok(total as usize)
 }
 
-/// A uniform integer in `0..n` (`n > 0`) by Lemire's multiply-and-reject
-/// ("Fast random integer generation in an interval", 2019): unbiased, and
-/// independent of any library's distribution code, so the draw is stable.
-fn below(rng: &mut ChaCha8Rng, n: u64) -> u64 {
-    let threshold = n.wrapping_neg() % n;
-    loop {
-        let product = u128::from(rng.next_u64()) * u128::from(n);
-        if product as u64 >= threshold {
-            return (product >> 64) as u64;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,19 +203,6 @@ mod tests {
         assert_eq!(
             ChannelSelection::from_indices(&[3, 4], vec![]),
             Err(PadimError::InvalidD { d: 0, total: 7 })
-        );
-    }
-
-    #[test]
-    fn bounded_draw_covers_the_interval() {
-        let mut rng = ChaCha8Rng::from_seed([0; 32]);
-        let mut counts = [0u32; 3];
-        for _ in 0..3000 {
-            counts[below(&mut rng, 3) as usize] += 1;
-        }
-        assert!(
-            counts.iter().all(|&c| (900..1100).contains(&c)),
-            "{counts:?}"
         );
     }
 }

@@ -12,8 +12,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::raster::{coverage, union_distance, Canvas, Shape, P};
-use super::rng::Rng;
 use super::scene::Scene;
+use crate::rng::Rng;
 
 /// A pixel belongs to a defect when the defect changed it by this much: one
 /// 8-bit grey level.

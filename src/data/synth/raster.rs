@@ -2,7 +2,7 @@
 //! signed distance (negative inside, in pixels) so edges are antialiased by
 //! coverage and defects can ask whether a point lies on an object.
 
-use super::rng::Rng;
+use crate::rng::Rng;
 
 pub type Colour = [f32; 3];
 

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::raster::{union_distance, Canvas, Colour, Noise, Shape, P};
-use super::rng::Rng;
+use crate::rng::Rng;
 
 /// VisA's three kinds of object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,21 +70,6 @@ impl SynthClass {
             SynthClass::Capsules | SynthClass::Macaroni => ObjectKind::MultipleInstances,
             SynthClass::Cashew | SynthClass::Fryum => ObjectKind::SingleInstance,
         }
-    }
-}
-
-impl std::str::FromStr for SynthClass {
-    type Err = String;
-    fn from_str(name: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.name() == name)
-            .ok_or_else(|| {
-                format!(
-                    "unknown class `{name}`; choose from {}",
-                    Self::ALL.map(|c| format!("`{}`", c.name())).join(", ")
-                )
-            })
     }
 }
 

@@ -1,10 +1,11 @@
-//! The generator's random stream: ChaCha8, whose output is specified, turned
-//! into numbers with integer and IEEE-exact arithmetic only (no `sin`, `exp`
-//! or `ln`, whose results differ between math libraries), so one seed gives
-//! the same bytes on every machine.
+//! The crate's one seeded random stream: ChaCha8, whose output is specified,
+//! turned into numbers with integer and IEEE-exact arithmetic only (no `sin`,
+//! `exp` or `ln`, whose results differ between math libraries), so one seed
+//! gives the same numbers on every machine, wasm included.
 //!
-//! The augmentations ([`crate::augment`]) draw from this stream too, so a
-//! training run has one kind of seeded randomness; it is public for them.
+//! The procedural data set ([`crate::data::synth`]), the augmentations
+//! ([`crate::augment`]) and PaDiM's channel subset
+//! ([`crate::padim::ChannelSelection`]) all draw from it.
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -14,13 +15,23 @@ use rand_chacha::ChaCha8Rng;
 pub struct Rng(ChaCha8Rng);
 
 impl Rng {
-    /// The stream for one purpose (`stream`) of a data set's `seed`: each
-    /// image draws from its own stream, so images do not depend on the order
-    /// or number of the others.
+    /// The stream for one purpose (`stream`) of a `seed`: each image draws
+    /// from its own stream, so images do not depend on the order or number
+    /// of the others.
     pub fn new(seed: u64, stream: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(stream);
         Rng(rng)
+    }
+
+    /// The stream whose ChaCha8 key is `seed` as 8 little-endian bytes
+    /// followed by 24 zero bytes. [`Rng::new`] instead expands the seed into
+    /// a key; PaDiM's channel subsets were drawn from this keying first, and
+    /// changing it would change every subset a seed names.
+    pub fn from_key(seed: u64) -> Self {
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&seed.to_le_bytes());
+        Rng(ChaCha8Rng::from_seed(key))
     }
 
     /// Uniform in [0, 1), 24 random bits.
@@ -33,10 +44,25 @@ impl Rng {
         low + (high - low) * self.unit()
     }
 
-    /// Uniform integer in [low, high]; `high >= low`.
+    /// Uniform integer in [low, high]; `high >= low`. Multiply-and-shift of
+    /// 32 random bits: a bias below 2^-32 · span, fine for pixels and views.
     pub fn int(&mut self, low: u32, high: u32) -> u32 {
         let span = u64::from(high - low) + 1;
         low + ((u64::from(self.0.next_u32()) * span) >> 32) as u32
+    }
+
+    /// Uniform integer in `0..n` (`n > 0`), exactly unbiased, by Lemire's
+    /// multiply-and-reject on 64 random bits ("Fast random integer
+    /// generation in an interval", 2019), independent of any library's
+    /// distribution code, so the draw is stable.
+    pub fn below(&mut self, n: u64) -> u64 {
+        let threshold = n.wrapping_neg() % n;
+        loop {
+            let product = u128::from(self.0.next_u64()) * u128::from(n);
+            if product as u64 >= threshold {
+                return (product >> 64) as u64;
+            }
+        }
     }
 
     /// Picks one element.
@@ -96,6 +122,17 @@ mod tests {
     }
 
     #[test]
+    fn keyed_stream_uses_the_seed_bytes_as_the_key() {
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&0x0102_0304_0506_0708u64.to_le_bytes());
+        let mut reference = ChaCha8Rng::from_seed(key);
+        let mut rng = Rng::from_key(0x0102_0304_0506_0708);
+        for _ in 0..4 {
+            assert_eq!(rng.0.next_u64(), reference.next_u64());
+        }
+    }
+
+    #[test]
     fn numbers_stay_in_range() {
         let mut rng = Rng::new(7, 0);
         for _ in 0..10_000 {
@@ -107,5 +144,18 @@ mod tests {
             // cos 0.5 = 0.8776 (hand value): |θ| ≤ 0.5 within 1%.
             assert!(c > 0.87);
         }
+    }
+
+    #[test]
+    fn bounded_draw_covers_the_interval() {
+        let mut rng = Rng::from_key(0);
+        let mut counts = [0u32; 3];
+        for _ in 0..3000 {
+            counts[rng.below(3) as usize] += 1;
+        }
+        assert!(
+            counts.iter().all(|&c| (900..1100).contains(&c)),
+            "{counts:?}"
+        );
     }
 }
