@@ -17,6 +17,7 @@
 //! and 16.7%; the printed values follow from precision = TP/FP = 1/10.
 //! [`ToyReport`] computes both, so the discrepancy is shown, not asserted.
 
+use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -265,8 +266,13 @@ fn tp_over_fp(points: &[OperatingPoint]) -> TpOverFp {
     }
 }
 
-/// One model's computed metrics beside the seed's printed values.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One model's computed metrics beside the seed's printed values. Its JSON
+/// (`spotdiff toy --json`, the explorer page) is flat: the model's `name`,
+/// `positives`, `negatives` and `schedule`; `auroc`, `aupr`, `ap`, `max_f1`,
+/// `max_f1_threshold` and `precision_at_full_recall` as fractions; `points`,
+/// each operating point with its `precision`, `recall`,
+/// `false_positive_rate` and `f1`; `seed`, `tp_over_fp` and `explanation`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToyReport {
     pub model: ToyModel,
     pub metrics: BinaryMetrics,
@@ -275,6 +281,74 @@ pub struct ToyReport {
     pub tp_over_fp: TpOverFp,
     /// Plain-language account of where the computed values and the seed's agree or differ.
     pub explanation: String,
+}
+
+impl Serialize for ToyReport {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (model, m) = (&self.model, &self.metrics);
+        let mut report = serializer.serialize_struct("ToyReport", 14)?;
+        report.serialize_field("name", &model.name)?;
+        report.serialize_field("positives", &model.positives)?;
+        report.serialize_field("negatives", &model.negatives)?;
+        report.serialize_field("schedule", &model.schedule)?;
+        report.serialize_field("auroc", &m.auroc)?;
+        report.serialize_field("aupr", &m.aupr)?;
+        report.serialize_field("ap", &m.average_precision)?;
+        report.serialize_field("max_f1", &m.max_f1)?;
+        report.serialize_field("max_f1_threshold", &m.max_f1_threshold)?;
+        report.serialize_field("precision_at_full_recall", &m.precision_at_full_recall)?;
+        let points: Vec<RatedPoint> = self.operating_points.iter().map(RatedPoint).collect();
+        report.serialize_field("points", &points)?;
+        report.serialize_field("seed", &self.seed)?;
+        report.serialize_field("tp_over_fp", &self.tp_over_fp)?;
+        report.serialize_field("explanation", &self.explanation)?;
+        report.end()
+    }
+}
+
+/// An operating point with the rates a reader of the JSON plots, so no
+/// reader recomputes them.
+struct RatedPoint<'a>(&'a OperatingPoint);
+
+impl Serialize for RatedPoint<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let p = self.0;
+        let mut point = serializer.serialize_struct("OperatingPoint", 7)?;
+        point.serialize_field("threshold", &p.threshold)?;
+        point.serialize_field("true_positives", &p.true_positives)?;
+        point.serialize_field("false_positives", &p.false_positives)?;
+        point.serialize_field("precision", &p.precision())?;
+        point.serialize_field("recall", &p.recall())?;
+        point.serialize_field("false_positive_rate", &p.false_positive_rate())?;
+        point.serialize_field("f1", &p.f1())?;
+        point.end()
+    }
+}
+
+/// Two models' reports and the lesson their comparison teaches: what
+/// `spotdiff toy --json` prints and the explorer page draws.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToyComparison {
+    pub models: [ToyReport; 2],
+    pub lesson: String,
+}
+
+impl ToyComparison {
+    pub fn new(first: ToyReport, second: ToyReport) -> Self {
+        let lesson = lesson(&first, &second);
+        Self {
+            models: [first, second],
+            lesson,
+        }
+    }
+
+    /// The seed's models A and B.
+    pub fn seed() -> Self {
+        let [a, b]: [ToyReport; 2] = ToyReport::seed_reports()
+            .try_into()
+            .expect("the seed has two models");
+        Self::new(a, b)
+    }
 }
 
 /// The seed prints percent with one decimal, so a computed fraction "agrees"
@@ -495,6 +569,28 @@ mod tests {
             lesson.starts_with("Model A has the higher AU-ROC (99.5% vs 98.5%), yet model B"),
             "{lesson}"
         );
+    }
+
+    #[test]
+    fn the_json_is_flat_with_rated_points() {
+        let json = serde_json::to_value(ToyComparison::seed()).unwrap();
+        let b = &json["models"][1];
+        assert_eq!(b["name"], "B");
+        assert_eq!(b["schedule"][1]["false_positives_per_step"], 3000);
+        assert!((b["auroc"].as_f64().unwrap() - 0.985).abs() < 1e-12);
+        assert!((b["ap"].as_f64().unwrap() - b["aupr"].as_f64().unwrap()).abs() > 1e-3);
+        assert_eq!(b["seed"]["max_f1"], 0.947);
+        // Step 91 (0-based 90) of model B: TP 91, FP 3000 of 100 and 100,000.
+        let point = &b["points"][90];
+        assert_eq!(point["true_positives"], 91);
+        assert_eq!(point["precision"], 91.0 / 3091.0);
+        assert_eq!(point["recall"], 0.91);
+        assert_eq!(point["false_positive_rate"], 0.03);
+        assert_eq!(point["f1"], 182.0 / 3191.0);
+        assert!(json["lesson"]
+            .as_str()
+            .unwrap()
+            .starts_with("Model A has the higher AU-ROC"));
     }
 
     #[test]

@@ -278,15 +278,7 @@ async function addFiles(files) {
 
 // ---------------------------------------------------------------- drawing
 
-// Colour map from blue through green and yellow to red (a short "jet").
-function heat(t) {
-  const stops = [[0, 0, 131], [0, 60, 255], [0, 220, 255], [120, 255, 120], [255, 230, 0], [255, 70, 0], [128, 0, 0]];
-  const x = Math.min(Math.max(t, 0), 1) * (stops.length - 1);
-  const i = Math.min(Math.floor(x), stops.length - 2);
-  const f = x - i;
-  return stops[i].map((c, k) => c + f * (stops[i + 1][k] - c));
-}
-
+// The lowest and highest map value shown: the threshold slider spans them.
 function mapRange() {
   let lo = Infinity;
   let hi = -Infinity;
@@ -300,34 +292,17 @@ function mapRange() {
   return Number.isFinite(lo) ? [lo, Math.max(hi, lo + 1e-6)] : [0, 1];
 }
 
-function drawRow(canvas, row, range) {
+// The core draws the overlay: `spotdiff score`'s colours on [0, 2·threshold]
+// of the bundle's threshold, its blending, and the outline at the slider's
+// threshold, so at the bundle's threshold the page and the command line show
+// the same picture.
+function drawRow(canvas, row) {
   const { width, height, map, rgba } = row.result;
   canvas.width = width;
   canvas.height = height;
-  const context = canvas.getContext('2d');
-  const image = new ImageData(new Uint8ClampedArray(rgba), width, height);
-  const opacity = Number($('opacity').value);
-  const [lo, hi] = range;
-  const threshold = state.threshold;
-  const data = image.data;
-  for (let p = 0; p < width * height; p += 1) {
-    const [r, g, b] = heat((map[p] - lo) / (hi - lo));
-    data[4 * p] = (1 - opacity) * data[4 * p] + opacity * r;
-    data[4 * p + 1] = (1 - opacity) * data[4 * p + 1] + opacity * g;
-    data[4 * p + 2] = (1 - opacity) * data[4 * p + 2] + opacity * b;
-  }
-  // The predicted mask's contour: pixels at or above the threshold with a
-  // 4-neighbour below it (or on the border).
-  const above = (x, y) => x >= 0 && y >= 0 && x < width && y < height && map[y * width + x] >= threshold;
-  for (let y = 0; y < height; y += 1) {
-    for (let x = 0; x < width; x += 1) {
-      if (!above(x, y)) continue;
-      if (above(x - 1, y) && above(x + 1, y) && above(x, y - 1) && above(x, y + 1)) continue;
-      const p = 4 * (y * width + x);
-      data[p] = 255; data[p + 1] = 255; data[p + 2] = 255;
-    }
-  }
-  context.putImageData(image, 0, 0);
+  const pixels = wasm.scoreOverlay(rgba, map, width, height, state.info.threshold, state.threshold, Number($('opacity').value));
+  const image = new ImageData(new Uint8ClampedArray(pixels.buffer, pixels.byteOffset, pixels.length), width, height);
+  canvas.getContext('2d').putImageData(image, 0, 0);
 }
 
 function verdict(row) {
@@ -393,8 +368,12 @@ function render() {
     const figure = document.createElement('figure');
     const canvas = document.createElement('canvas');
     canvas.setAttribute('aria-label', `heat map of ${row.name}`);
-    drawRow(canvas, row, range);
     const caption = document.createElement('figcaption');
+    try {
+      drawRow(canvas, row);
+    } catch (error) {
+      caption.append(`${errorText(error)}: `);
+    }
     const link = document.createElement('a');
     link.textContent = 'PNG';
     link.href = '#';
@@ -462,13 +441,9 @@ function download(blob, name) {
 }
 
 function csv() {
-  const quote = (text) => (/[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text);
-  const lines = ['image,score,threshold,anomalous,error'];
-  for (const row of state.rows) {
-    lines.push([quote(row.name), row.result ? String(row.result.score) : '', String(state.threshold),
-      row.result ? String(row.result.score >= state.threshold) : '', quote(row.error ?? '')].join(','));
-  }
-  return `${lines.join('\n')}\n`;
+  const cells = state.rows.flatMap((row) => [row.name, row.result ? String(row.result.score) : '', String(state.threshold),
+    row.result ? String(row.result.score >= state.threshold) : '', row.error ?? '']);
+  return wasm.csvTable(['image', 'score', 'threshold', 'anomalous', 'error'], cells);
 }
 
 // ---------------------------------------------------------------- wiring

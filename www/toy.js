@@ -100,7 +100,7 @@ function renderMetrics() {
     ['precision at full recall', 'precision_at_full_recall', 'precision_at_full_recall'],
   ];
   const header = el('tr', {}, [el('th', { text: 'metric (%)' }),
-    ...result.models.flatMap((m) => [el('th', { text: `model ${m.model.name}` }), el('th', { text: 'seed prints' })])]);
+    ...result.models.flatMap((m) => [el('th', { text: `model ${m.name}` }), el('th', { text: 'seed prints' })])]);
   const body = rows.map(([name, key, seedKey]) => el('tr', {}, [el('td', { text: name }),
     ...result.models.flatMap((m, index) => {
       const seedValue = seedKey && m.seed ? m.seed[seedKey] : null;
@@ -112,7 +112,7 @@ function renderMetrics() {
     })]));
   $('metrics').replaceChildren(header, ...body);
   $('lesson').textContent = result.lesson;
-  result.models.forEach((m, index) => { $(`explanation-${index}`).textContent = `Model ${m.model.name}: ${m.explanation}`; });
+  result.models.forEach((m, index) => { $(`explanation-${index}`).textContent = `Model ${m.name}: ${m.explanation}`; });
 }
 
 const sx = (x) => LEFT + x * PLOT;
@@ -144,7 +144,7 @@ function renderChart(id, title, xLabel, yLabel, coordinates, start) {
     const area = id === 'roc' ? m.auroc : m.aupr;
     // The middle of the square is clear of both seed models' curves in both charts.
     svg.append(el('text', { x: sx(0.5), y: sy(0.55) + 16 * index, 'text-anchor': 'middle', 'font-size': 12, fill: COLOURS[index],
-      text: `model ${m.model.name}: ${title === 'ROC' ? 'AU-ROC' : 'AU-PR'} ${percent(area)}%` }));
+      text: `model ${m.name}: ${title === 'ROC' ? 'AU-ROC' : 'AU-PR'} ${percent(area)}%` }));
   });
   const marker = el('circle', { r: 5, fill: 'none', 'stroke-width': 2, visibility: 'hidden' });
   svg.append(marker);
@@ -163,7 +163,7 @@ function renderChart(id, title, xLabel, yLabel, coordinates, start) {
     marker.setAttribute('stroke', COLOURS[best.index]);
     marker.setAttribute('visibility', 'visible');
     const p = best.p;
-    $('readout').textContent = `Model ${result.models[best.index].model.name}, TP ${p.true_positives}, FP ${p.false_positives}: `
+    $('readout').textContent = `Model ${result.models[best.index].name}, TP ${p.true_positives}, FP ${p.false_positives}: `
       + `precision ${percent(p.precision)}%, recall ${percent(p.recall)}%, FPR ${(100 * p.false_positive_rate).toFixed(2)}%, F1 ${percent(p.f1)}%`;
   };
 }

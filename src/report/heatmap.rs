@@ -1,6 +1,6 @@
-//! Anomaly maps as pictures: the `score` command's overlays and the
-//! segmentation panels of the paper's Fig. 12 (image, ground truth, heat map
-//! per backbone), as 8-bit RGB images and PNG bytes.
+//! Anomaly maps as pictures: score overlays (`spotdiff score`, the scoring
+//! page) and the segmentation panels of the paper's Fig. 12 (image, ground
+//! truth, heat map per backbone), as 8-bit RGB images and PNG bytes.
 
 use crate::data::{Mask, RgbImage};
 use crate::padim::ScoreMap;
@@ -33,14 +33,27 @@ pub fn heat_map(map: &ScoreMap, low: f32, high: f32) -> RgbImage<u8> {
     }
 }
 
-/// The image with the heat map blended over it half and half, and, with a
-/// threshold, the outline of the region scoring at least it drawn in white.
+/// How much of an overlay is heat map when nobody says otherwise: half and
+/// half. `spotdiff score`'s PNGs and the scoring page's slider start here.
+pub const DEFAULT_OPACITY: f32 = 0.5;
+
+/// A score overlay: the image with the heat map blended over it, `opacity`
+/// of the heat map to `1 - opacity` of the image (each channel rounded to the
+/// nearest integer, halves up), and the outline of the region scoring at
+/// least `outline_at` drawn in white.
+///
+/// Every overlay, `spotdiff score`'s PNGs and the scoring page's canvases
+/// alike, has one colour scale, set by the bundle's `threshold`: scores from
+/// 0 (dark blue) to 2·threshold (dark red), so the threshold sits mid-scale
+/// (green) and a colour means the same score on every image of a bundle.
+/// `outline_at` is the threshold too, except where a viewer moves it (the
+/// page's threshold slider), which leaves the colours as they are.
 pub fn overlay(
     image: &RgbImage<u8>,
     map: &ScoreMap,
-    low: f32,
-    high: f32,
-    threshold: Option<f32>,
+    threshold: f32,
+    outline_at: f32,
+    opacity: f32,
 ) -> Result<RgbImage<u8>, ReportError> {
     let (width, height) = (map.size().width, map.size().height);
     if (image.width as usize, image.height as usize) != (width, height) {
@@ -49,24 +62,35 @@ pub fn overlay(
             got: (image.width as usize, image.height as usize),
         });
     }
-    let heat = heat_map(map, low, high);
+    if let Some(&bad) = [threshold, outline_at].iter().find(|t| !t.is_finite()) {
+        return Err(ReportError::Threshold(bad));
+    }
+    if !(0.0..=1.0).contains(&opacity) {
+        return Err(ReportError::Opacity(opacity));
+    }
+    let heat = heat_map(map, 0.0, 2.0 * threshold);
     let mut pixels: Vec<u8> = image
         .pixels
         .iter()
         .zip(&heat.pixels)
-        .map(|(&a, &b)| (u16::from(a) + u16::from(b)).div_ceil(2) as u8)
+        .map(|(&below, &above)| blend(below, above, opacity))
         .collect();
-    if let Some(threshold) = threshold {
-        let inside: Vec<bool> = map.values().iter().map(|&v| v >= threshold).collect();
-        for i in outline(&inside, width, height) {
-            pixels[3 * i..3 * i + 3].copy_from_slice(&[255, 255, 255]);
-        }
+    let inside: Vec<bool> = map.values().iter().map(|&v| v >= outline_at).collect();
+    for i in outline(&inside, width, height) {
+        pixels[3 * i..3 * i + 3].copy_from_slice(&[255, 255, 255]);
     }
     Ok(RgbImage {
         width: image.width,
         height: image.height,
         pixels,
     })
+}
+
+/// One channel of `above` laid over `below` at `opacity`. At 0.5 both halves
+/// and their sum are exact in f32, so the default opacity gives exactly
+/// `(below + above) / 2` rounded up: integer arithmetic's half and half.
+fn blend(below: u8, above: u8, opacity: f32) -> u8 {
+    ((1.0 - opacity) * f32::from(below) + opacity * f32::from(above)).round() as u8
 }
 
 /// The pixels of a region that touch a pixel outside it (4-neighbours; the
@@ -166,8 +190,8 @@ mod tests {
 
     #[test]
     fn overlay_blends_and_outlines_the_region_over_the_threshold() {
-        // 3x3 map, 1 everywhere but 0 in the left column; threshold 0.5 on
-        // the range [0, 1]: the 3x2 region scoring 1 touches the border or
+        // 3x3 map, 1 everywhere but 0 in the left column; threshold 0.5, so
+        // the scale is [0, 1]: the 3x2 region scoring 1 touches the border or
         // the left column everywhere, so all six of its pixels are outline.
         let map = ScoreMap::new(
             MapSize::new(3, 3),
@@ -179,16 +203,80 @@ mod tests {
             height: 3,
             pixels: vec![0; 27],
         };
-        let picture = overlay(&black, &map, 0.0, 1.0, Some(0.5)).unwrap();
+        let picture = overlay(&black, &map, 0.5, 0.5, DEFAULT_OPACITY).unwrap();
         // Left column: half of jet(0) = (0, 0, 128) -> (0, 0, 64).
         assert_eq!(&picture.pixels[0..3], &[0, 0, 64]);
         assert_eq!(&picture.pixels[3..6], &[255, 255, 255]);
-        let plain = overlay(&black, &map, 0.0, 1.0, None).unwrap();
-        // jet(1) = (128, 0, 0) -> (64, 0, 0).
-        assert_eq!(&plain.pixels[3..6], &[64, 0, 0]);
+        // Threshold 2: the scale is [0, 4], nothing is outlined and 1 is a
+        // quarter up the scale: jet(0.25) = (0, 0.5, 1) -> (0, 128, 255),
+        // halved and rounded up -> (0, 64, 128).
+        let below = overlay(&black, &map, 2.0, 2.0, DEFAULT_OPACITY).unwrap();
+        assert_eq!(&below.pixels[3..6], &[0, 64, 128]);
+        // Moving the outline to 2 keeps the colours of threshold 0.5.
+        let moved = overlay(&black, &map, 0.5, 2.0, DEFAULT_OPACITY).unwrap();
+        assert_eq!(&moved.pixels[0..6], &[0, 0, 64, 64, 0, 0]);
         // An interior pixel of a larger region is not outline.
         let inside = vec![true; 9];
         assert_eq!(outline(&inside, 3, 3), vec![0, 1, 2, 3, 5, 6, 7, 8]);
+    }
+
+    #[test]
+    fn opacity_runs_from_the_image_to_the_heat_map() {
+        let map = ScoreMap::new(MapSize::new(1, 2), vec![0.0, 4.0]).unwrap();
+        let grey = RgbImage {
+            width: 2,
+            height: 1,
+            pixels: vec![100; 6],
+        };
+        // Threshold 3 outlines the right pixel only; the left one is 0,
+        // jet(0) = (0, 0, 128).
+        let image_only = overlay(&grey, &map, 3.0, 3.0, 0.0).unwrap();
+        assert_eq!(image_only.pixels, [100, 100, 100, 255, 255, 255]);
+        let heat_only = overlay(&grey, &map, 3.0, 3.0, 1.0).unwrap();
+        assert_eq!(heat_only.pixels, [0, 0, 128, 255, 255, 255]);
+        // A quarter: 0.75 · 100 + 0.25 · 128 = 107.
+        let quarter = overlay(&grey, &map, 3.0, 3.0, 0.25).unwrap();
+        assert_eq!(&quarter.pixels[0..3], &[75, 75, 107]);
+    }
+
+    #[test]
+    fn the_default_opacity_is_the_mean_rounded_up() {
+        for below in 0..=255u8 {
+            for above in 0..=255u8 {
+                let mean_up = (u16::from(below) + u16::from(above)).div_ceil(2) as u8;
+                assert_eq!(blend(below, above, DEFAULT_OPACITY), mean_up);
+            }
+        }
+    }
+
+    #[test]
+    fn bad_opacities_and_thresholds_are_errors() {
+        let map = ScoreMap::new(MapSize::new(1, 1), vec![0.0]).unwrap();
+        let image = RgbImage {
+            width: 1,
+            height: 1,
+            pixels: vec![0; 3],
+        };
+        assert_eq!(
+            overlay(&image, &map, 1.0, 1.0, 1.5),
+            Err(ReportError::Opacity(1.5))
+        );
+        assert!(matches!(
+            overlay(&image, &map, 1.0, 1.0, f32::NAN),
+            Err(ReportError::Opacity(_))
+        ));
+        assert!(matches!(
+            overlay(&image, &map, f32::INFINITY, 1.0, 0.5),
+            Err(ReportError::Threshold(_))
+        ));
+        assert!(matches!(
+            overlay(&image, &map, 1.0, f32::NAN, 0.5),
+            Err(ReportError::Threshold(_))
+        ));
+        assert_eq!(
+            ReportError::Opacity(1.5).to_string(),
+            "the overlay's opacity must be from 0 to 1, got 1.5"
+        );
     }
 
     #[test]

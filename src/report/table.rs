@@ -58,6 +58,18 @@ pub enum ReportError {
     },
     #[error("cannot encode the PNG: {0}")]
     Encode(String),
+    #[error("the overlay's opacity must be from 0 to 1, got {0}")]
+    Opacity(f32),
+    #[error("the overlay's thresholds must be finite numbers, got {0}")]
+    Threshold(f32),
+    #[error("row {row} of the CSV has {fields} fields but the header has {columns} columns")]
+    RowLength {
+        row: usize,
+        fields: usize,
+        columns: usize,
+    },
+    #[error("cannot write the CSV: {0}")]
+    Csv(String),
 }
 
 /// One class's row: a score pair per backbone, in the table's backbone order.

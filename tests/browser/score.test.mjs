@@ -1,6 +1,7 @@
 // The scoring page in headless Chromium, on WebGPU (SwiftShader) and on the
 // CPU fallback (WebGPU disabled): a bundle and images made by the native CLI
-// (`just browser-fixture`) must get the scores `spotdiff score` wrote.
+// (`just browser-fixture`) must get the scores and overlays `spotdiff score`
+// wrote.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
@@ -83,6 +84,62 @@ for (const backend of ['webgpu', 'cpu']) {
     assert.equal(await page.locator('#gallery canvas').count(), expected.length);
     assert.equal(await page.locator('#batch-progress').isVisible(), false, 'the progress bar hides when the batch is done');
     await page.screenshot({ path: `${ARTIFACTS}score-${backend}.png`, fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+}
+
+// The page's overlay canvas, RGBA row by row.
+async function overlayPixels(page, name) {
+  return page.$eval(`#gallery canvas[aria-label="heat map of ${name}"]`, (canvas) => Array.from(
+    canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data,
+  ));
+}
+
+// A PNG decoded by the page's browser, without colour management, as RGBA.
+async function decodePng(page, bytes) {
+  return page.evaluate(async (base64) => {
+    const data = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const bitmap = await createImageBitmap(new Blob([data], { type: 'image/png' }), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const context = canvas.getContext('2d');
+    context.drawImage(bitmap, 0, 0);
+    return { width: bitmap.width, height: bitmap.height, rgba: Array.from(context.getImageData(0, 0, bitmap.width, bitmap.height).data) };
+  }, bytes.toString('base64'));
+}
+
+// The largest difference of one colour channel, and how many channels differ by more than 1.
+function channelDifference(a, b) {
+  assert.equal(a.length, b.length);
+  let largest = 0;
+  let beyondRounding = 0;
+  for (let i = 0; i < a.length; i += 1) {
+    const difference = Math.abs(a[i] - b[i]);
+    largest = Math.max(largest, difference);
+    if (difference > 1) beyondRounding += 1;
+  }
+  return { largest, beyondRounding };
+}
+
+for (const backend of ['webgpu', 'cpu']) {
+  test(`the overlay on ${backend} is \`spotdiff score\`'s PNG`, async () => {
+    const { page, errors } = await openScorePage(contexts[backend]);
+    assert.equal(await page.evaluate(() => document.body.dataset.backend), backend);
+    await loadBundle(page);
+    const [first] = expected;
+    const name = fileName(first.file);
+    await page.setInputFiles('#image-files', join(FIXTURE, first.file));
+    await waitIdle(page);
+    const png = await decodePng(page, await readFile(first.overlay.startsWith('/') ? first.overlay : join(FIXTURE, first.overlay)));
+    const canvasSize = await page.$eval(`#gallery canvas[aria-label="heat map of ${name}"]`, (canvas) => [canvas.width, canvas.height]);
+    assert.deepEqual(canvasSize, [png.width, png.height]);
+    const atDefault = channelDifference(await overlayPixels(page, name), png.rgba);
+    assert.ok(atDefault.beyondRounding === 0 && atDefault.largest <= 1,
+      `${name} on ${backend}: ${atDefault.beyondRounding} channels differ by more than 1 (largest ${atDefault.largest})`);
+    // The comparison sees a changed picture: all heat map, no image.
+    await page.fill('#opacity', '1');
+    const opaque = channelDifference(await overlayPixels(page, name), png.rgba);
+    assert.ok(opaque.beyondRounding > 0, 'opacity 1 draws another picture');
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -14,8 +14,10 @@ use burn::backend::{
 };
 use serde::Serialize;
 use spotdiff::bundle::Bundle;
-use spotdiff::data::{decode_mask, decode_rgb_f32, SizeLimit};
+use spotdiff::data::{decode_mask, decode_rgb_f32, RgbImage, SizeLimit};
 use spotdiff::eval::{Detection, Detector};
+use spotdiff::padim::{MapSize, ScoreMap};
+use spotdiff::report::{csv_table, overlay};
 use wasm_bindgen::prelude::*;
 
 #[cfg(target_family = "wasm")]
@@ -258,5 +260,116 @@ impl Scored {
     /// The scored view as RGBA bytes, `width · height · 4`.
     pub fn rgba(&self) -> Vec<u8> {
         self.rgba.clone()
+    }
+}
+
+/// A scored view (`rgba`, as [`Scored::rgba`] gives it; alpha ignored) with
+/// its anomaly map laid over it by the core's `report::overlay`: the one
+/// colour scale of every overlay, [0, 2·threshold] of the bundle's
+/// `threshold`, at `opacity` (0 to 1), the region at or above `outline`
+/// (the page's threshold slider) outlined. RGBA bytes for a canvas.
+#[wasm_bindgen(js_name = scoreOverlay)]
+pub fn score_overlay(
+    rgba: &[u8],
+    map: &[f32],
+    width: u32,
+    height: u32,
+    threshold: f32,
+    outline: f32,
+    opacity: f32,
+) -> Result<Vec<u8>, JsError> {
+    score_overlay_rgba(rgba, map, (width, height), (threshold, outline), opacity)
+        .map_err(|message| JsError::new(&message))
+}
+
+fn score_overlay_rgba(
+    rgba: &[u8],
+    map: &[f32],
+    (width, height): (u32, u32),
+    (threshold, outline): (f32, f32),
+    opacity: f32,
+) -> Result<Vec<u8>, String> {
+    let size = MapSize::new(height as usize, width as usize);
+    let map = ScoreMap::new(size, map.to_vec()).map_err(|e| e.to_string())?;
+    if rgba.len() != 4 * size.width * size.height {
+        return Err(format!(
+            "the image has {} RGBA bytes but a {width}×{height} map needs {}",
+            rgba.len(),
+            4 * size.width * size.height
+        ));
+    }
+    let image = RgbImage {
+        width,
+        height,
+        pixels: rgba
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
+    };
+    let drawn = overlay(&image, &map, threshold, outline, opacity).map_err(|e| e.to_string())?;
+    Ok(drawn
+        .pixels
+        .chunks_exact(3)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect())
+}
+
+/// The core's CSV writer for the page's download: `cells` row by row, as
+/// many per row as `header` has columns.
+#[wasm_bindgen(js_name = csvTable)]
+pub fn csv_table_of(header: Vec<String>, cells: Vec<String>) -> Result<String, JsError> {
+    csv_text(&header, &cells).map_err(|message| JsError::new(&message))
+}
+
+fn csv_text(header: &[String], cells: &[String]) -> Result<String, String> {
+    if header.is_empty() {
+        return Err("the CSV needs at least one column".into());
+    }
+    if cells.len() % header.len() != 0 {
+        return Err(format!(
+            "{} cells do not fill rows of {} columns",
+            cells.len(),
+            header.len()
+        ));
+    }
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    csv_table(&header, cells.chunks(header.len())).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_overlay_is_the_core_one_as_rgba() {
+        // A 2×1 map (0, 4) over grey 100, threshold 3: the right pixel is
+        // outlined white; the left is jet(0) = (0, 0, 128) half over grey,
+        // (50, 50, 114).
+        let grey = [100, 100, 100, 7, 100, 100, 100, 7];
+        let rgba = score_overlay_rgba(&grey, &[0.0, 4.0], (2, 1), (3.0, 3.0), 0.5).unwrap();
+        assert_eq!(rgba, [50, 50, 114, 255, 255, 255, 255, 255]);
+    }
+
+    #[test]
+    fn mismatched_sizes_and_bad_opacities_are_messages() {
+        let error = score_overlay_rgba(&[0; 4], &[0.0, 1.0], (2, 1), (1.0, 1.0), 0.5).unwrap_err();
+        assert_eq!(error, "the image has 4 RGBA bytes but a 2×1 map needs 8");
+        let error = score_overlay_rgba(&[0; 4], &[0.0], (1, 1), (1.0, 1.0), 2.0).unwrap_err();
+        assert_eq!(error, "the overlay's opacity must be from 0 to 1, got 2");
+        assert!(score_overlay_rgba(&[0; 8], &[0.0], (2, 1), (1.0, 1.0), 0.5).is_err());
+    }
+
+    #[test]
+    fn csv_cells_fill_rows_under_the_header() {
+        let cells = ["a,b.jpg", "0.5", "x", "1"].map(String::from);
+        let header = ["image", "score"].map(String::from);
+        assert_eq!(
+            csv_text(&header, &cells).unwrap(),
+            "image,score\n\"a,b.jpg\",0.5\nx,1\n"
+        );
+        assert_eq!(
+            csv_text(&header, &cells[..3]).unwrap_err(),
+            "3 cells do not fill rows of 2 columns"
+        );
     }
 }

@@ -12,11 +12,11 @@ use serde::Serialize;
 use spotdiff::bundle::Bundle;
 use spotdiff::data::{decode_rgb_f32, SizeLimit};
 use spotdiff::eval::Detector;
-use spotdiff::report::{encode_png, overlay};
+use spotdiff::report::{csv_table, encode_png, overlay, DEFAULT_OPACITY};
 
+use crate::cli::ScoreArgs;
 use crate::output::image_bar;
 use crate::output::write_atomically;
-use crate::cli::ScoreArgs;
 
 #[derive(Serialize)]
 struct Scored {
@@ -75,15 +75,14 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
 
     let header = bundle.header();
-    let mut csv = String::from("file,score,anomalous\n");
-    for s in &scored {
-        csv.push_str(&format!(
-            "{},{},{}\n",
-            csv_field(&s.file.to_string_lossy()),
-            s.score,
-            s.anomalous
-        ));
-    }
+    let lines = scored.iter().map(|s| {
+        [
+            s.file.to_string_lossy().into_owned(),
+            s.score.to_string(),
+            s.anomalous.to_string(),
+        ]
+    });
+    let csv = csv_table(&["file", "score", "anomalous"], lines)?;
     write_atomically(&args.out.join("scores.csv"), csv.as_bytes())?;
     let json = serde_json::json!({
         "bundle": args.bundle,
@@ -121,9 +120,8 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Scores one image and writes its overlay: the heat map on [0, 2·threshold]
-/// (the threshold mid-scale, so colours compare across images) and the
-/// outline of the region at or above the threshold.
+/// Scores one image and writes its overlay (the core's one colour scale,
+/// [0, 2·threshold]) at the default opacity.
 fn score(
     detector: &Detector<Flex>,
     bundle: &Bundle,
@@ -139,9 +137,9 @@ fn score(
     let drawn = overlay(
         &picture,
         &detection.map,
-        0.0,
-        2.0 * threshold,
-        Some(threshold),
+        threshold,
+        threshold,
+        DEFAULT_OPACITY,
     )?;
     let stem = path.file_stem().expect("checked before scoring");
     let overlay = out.join(format!("{}.png", stem.to_string_lossy()));
@@ -152,13 +150,4 @@ fn score(
         anomalous: bundle.is_anomalous(detection.score),
         overlay,
     })
-}
-
-/// A CSV field, quoted when it holds a comma, quote or line break.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }

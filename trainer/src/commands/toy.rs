@@ -2,74 +2,30 @@ use crate::output::say;
 use std::path::Path;
 
 use anyhow::Context;
-use serde::Serialize;
 use spotdiff::metrics::Curve;
 use spotdiff::plot::{self, Panel, Series, Style};
-use spotdiff::toy::{self, SeedValues, ToyReport};
+use spotdiff::toy::{self, ToyComparison, ToyReport};
 
 use crate::output::write_atomically;
 
-/// One model in `spotdiff toy --json`: computed values and the seed's printed
-/// values, all as fractions.
-#[derive(Serialize)]
-struct ModelJson<'a> {
-    name: &'a str,
-    positives: u64,
-    negatives: u64,
-    auroc: f64,
-    aupr: f64,
-    ap: f64,
-    max_f1: f64,
-    max_f1_threshold: f64,
-    precision_at_full_recall: f64,
-    seed: Option<&'a SeedValues>,
-    tp_over_fp: &'a spotdiff::toy::TpOverFp,
-    explanation: &'a str,
-}
-
 pub fn run(json: bool, plot_dir: Option<&Path>) -> anyhow::Result<()> {
-    let reports = ToyReport::seed_reports();
+    let comparison = ToyComparison::seed();
     if let Some(dir) = plot_dir {
-        write_figures(&reports, dir)?;
+        write_figures(&comparison.models, dir)?;
     }
     if json {
-        let models: Vec<ModelJson> = reports.iter().map(model_json).collect();
-        let lesson = toy::lesson(&reports[0], &reports[1]);
-        say!(
-            "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({ "models": models, "lesson": lesson })
-            )?
-        );
+        say!("{}", serde_json::to_string_pretty(&comparison)?);
         return Ok(());
     }
     say!("The AU-PR vs AU-ROC toy example (supplementary material, section B).");
-    for report in &reports {
+    for report in &comparison.models {
         print_report(report);
     }
-    say!("\n{}", toy::lesson(&reports[0], &reports[1]));
+    say!("\n{}", comparison.lesson);
     if let Some(dir) = plot_dir {
         say!("\nWrote the ROC and PR curves to {}", dir.display());
     }
     Ok(())
-}
-
-fn model_json(report: &ToyReport) -> ModelJson<'_> {
-    let m = &report.metrics;
-    ModelJson {
-        name: &report.model.name,
-        positives: report.model.positives,
-        negatives: report.model.negatives,
-        auroc: m.auroc,
-        aupr: m.aupr,
-        ap: m.average_precision,
-        max_f1: m.max_f1,
-        max_f1_threshold: m.max_f1_threshold,
-        precision_at_full_recall: m.precision_at_full_recall,
-        seed: report.seed.as_ref(),
-        tp_over_fp: &report.tp_over_fp,
-        explanation: &report.explanation,
-    }
 }
 
 fn print_report(report: &ToyReport) {
@@ -77,12 +33,16 @@ fn print_report(report: &ToyReport) {
     let m = &report.metrics;
     say!(
         "\nModel {}: {} anomalies, {} normal samples; lowering the threshold:",
-        model.name, model.positives, model.negatives
+        model.name,
+        model.positives,
+        model.negatives
     );
     for segment in &model.schedule {
         say!(
             "  {} steps of +{} true positives, +{} false positives",
-            segment.steps, segment.true_positives_per_step, segment.false_positives_per_step
+            segment.steps,
+            segment.true_positives_per_step,
+            segment.false_positives_per_step
         );
     }
     let seed = report.seed.as_ref();
