@@ -37,8 +37,9 @@ use burn::tensor::backend::Backend;
 pub use error::BundleError;
 pub use header::{BundleHeader, Section};
 
-use crate::data::Preprocess;
-use crate::eval::Detector;
+use crate::data::{Preprocess, PreprocessConfig};
+use crate::eval::{score_images, ClassImages, Detector, EvalError, MapDetector};
+use crate::metrics::evaluate;
 use crate::model::{Precision, ResNetConfig, ResNetTrunk};
 use crate::padim::PadimStats;
 
@@ -47,6 +48,19 @@ use crate::padim::PadimStats;
 #[derive(Debug, Clone)]
 pub struct Bundle {
     header: BundleHeader,
+    weights: Vec<u8>,
+    stats: PadimStats,
+}
+
+/// A bundle before its threshold is chosen ([`Bundle::pack`]): everything
+/// else, already rounded to its precision, so that the threshold can be
+/// chosen on the scores of the very detector its readers get.
+#[derive(Debug, Clone)]
+pub struct UnthresholdedBundle {
+    class: String,
+    backbone: ResNetConfig,
+    preprocess: Preprocess,
+    precision: Precision,
     weights: Vec<u8>,
     stats: PadimStats,
 }
@@ -60,9 +74,45 @@ pub struct Threshold {
     pub source: String,
 }
 
+impl Threshold {
+    /// The threshold of the best F1 over `detector`'s image scores on
+    /// `tests` (normal and anomalous images), recorded as chosen on the test
+    /// images of `origin` (e.g. "the 1cls split"); `progress` is told how
+    /// many images each batch scored. Fails when `tests` lack normal or
+    /// anomalous images ([`EvalError::Metrics`]).
+    pub fn max_f1<D: MapDetector + ?Sized>(
+        detector: &D,
+        tests: &ClassImages,
+        origin: &str,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Self, EvalError> {
+        let scores = score_images(detector, tests, progress)?;
+        let labels: Vec<bool> = tests.samples.iter().map(|s| s.label.is_anomaly()).collect();
+        let metrics = evaluate(&scores, &labels)?;
+        Ok(Threshold {
+            score: metrics.max_f1_threshold as f32,
+            source: format!(
+                "max-F1 ({:.4}) on the {} test images ({} anomalous) of {origin}",
+                metrics.max_f1,
+                scores.len(),
+                metrics.positives,
+            ),
+        })
+    }
+
+    fn check(&self) -> Result<(), BundleError> {
+        if self.score.is_finite() {
+            Ok(())
+        } else {
+            Err(BundleError::Threshold(self.score))
+        }
+    }
+}
+
 impl Bundle {
-    /// Packs a fitted detector. With [`Precision::F16`] the statistics are
-    /// rounded here, so [`Bundle::stats`] is what every reader gets.
+    /// Packs a fitted detector with a known threshold. With
+    /// [`Precision::F16`] the statistics are rounded here, so
+    /// [`Bundle::stats`] is what every reader gets.
     pub fn new<B: Backend>(
         class: &str,
         backbone: ResNetConfig,
@@ -72,42 +122,29 @@ impl Bundle {
         threshold: Threshold,
         precision: Precision,
     ) -> Result<Self, BundleError> {
-        if !threshold.score.is_finite() {
-            return Err(BundleError::Threshold(threshold.score));
-        }
-        let weights = trunk.to_safetensors(precision)?;
-        let stats = codec::round(stats, precision)?;
-        let header = BundleHeader {
-            class: class.to_string(),
-            generator: format!("spotdiff {}", env!("CARGO_PKG_VERSION")),
-            backbone,
-            preprocess: *preprocess.config(),
-            channels: stats.selection().clone(),
-            grid: stats.grid(),
-            input: stats.input(),
-            images: stats.images(),
-            regulariser: stats.regulariser(),
-            threshold: threshold.score,
-            threshold_source: threshold.source,
-            precision,
-            sections: codec::sections(weights.len(), &stats, precision),
-        };
-        Ok(Self {
-            header,
-            weights,
-            stats,
-        })
+        threshold.check()?;
+        Self::pack(class, backbone, trunk, stats, preprocess, precision)?.with_threshold(threshold)
     }
 
-    /// The same bundle with another threshold, for choosing it with the
-    /// bundle's own (possibly rounded) scores.
-    pub fn with_threshold(mut self, threshold: Threshold) -> Result<Self, BundleError> {
-        if !threshold.score.is_finite() {
-            return Err(BundleError::Threshold(threshold.score));
-        }
-        self.header.threshold = threshold.score;
-        self.header.threshold_source = threshold.source;
-        Ok(self)
+    /// Packs a fitted detector whose threshold is still to be chosen, on the
+    /// scores of [`UnthresholdedBundle::detector`] (e.g. by
+    /// [`Threshold::max_f1`]).
+    pub fn pack<B: Backend>(
+        class: &str,
+        backbone: ResNetConfig,
+        trunk: &ResNetTrunk<B>,
+        stats: &PadimStats,
+        preprocess: &Preprocess,
+        precision: Precision,
+    ) -> Result<UnthresholdedBundle, BundleError> {
+        Ok(UnthresholdedBundle {
+            class: class.to_string(),
+            backbone,
+            preprocess: *preprocess,
+            precision,
+            weights: trunk.to_safetensors(precision)?,
+            stats: codec::round(stats, precision)?,
+        })
     }
 
     pub fn header(&self) -> &BundleHeader {
@@ -126,21 +163,125 @@ impl Bundle {
 
     /// Loads the trunk onto `device` and returns the detector.
     pub fn detector<B: Backend>(&self, device: &B::Device) -> Result<Detector<B>, BundleError> {
-        let trunk = self
-            .header
-            .backbone
-            .init_trunk::<B>(device)?
-            .load_safetensors(self.weights.clone(), self.header.precision)?;
         let preprocess = self
             .header
             .preprocess
             .check()
             .map_err(|e| BundleError::Header(e.to_string()))?;
-        Ok(Detector::new(
-            trunk,
-            self.stats.clone(),
+        detector(
+            &self.header.backbone,
+            &self.weights,
+            self.header.precision,
             preprocess,
-            device.clone(),
-        )?)
+            &self.stats,
+            device,
+        )
+    }
+}
+
+impl UnthresholdedBundle {
+    /// Loads the trunk onto `device` and returns the detector the finished
+    /// bundle will give.
+    pub fn detector<B: Backend>(&self, device: &B::Device) -> Result<Detector<B>, BundleError> {
+        detector(
+            &self.backbone,
+            &self.weights,
+            self.precision,
+            self.preprocess,
+            &self.stats,
+            device,
+        )
+    }
+
+    /// The finished bundle.
+    pub fn with_threshold(self, threshold: Threshold) -> Result<Bundle, BundleError> {
+        threshold.check()?;
+        let preprocess: PreprocessConfig = *self.preprocess.config();
+        let header = BundleHeader {
+            class: self.class,
+            generator: format!("spotdiff {}", env!("CARGO_PKG_VERSION")),
+            backbone: self.backbone,
+            preprocess,
+            channels: self.stats.selection().clone(),
+            grid: self.stats.grid(),
+            input: self.stats.input(),
+            images: self.stats.images(),
+            regulariser: self.stats.regulariser(),
+            threshold: threshold.score,
+            threshold_source: threshold.source,
+            precision: self.precision,
+            sections: codec::sections(self.weights.len(), &self.stats, self.precision),
+        };
+        Ok(Bundle {
+            header,
+            weights: self.weights,
+            stats: self.stats,
+        })
+    }
+}
+
+/// A bundle's parts as a detector on `device`.
+fn detector<B: Backend>(
+    backbone: &ResNetConfig,
+    weights: &[u8],
+    precision: Precision,
+    preprocess: Preprocess,
+    stats: &PadimStats,
+    device: &B::Device,
+) -> Result<Detector<B>, BundleError> {
+    let trunk = backbone
+        .init_trunk::<B>(device)?
+        .load_safetensors(weights.to_vec(), precision)?;
+    Ok(Detector::new(
+        trunk,
+        stats.clone(),
+        preprocess,
+        device.clone(),
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Sample, Split};
+    use crate::eval::{fixture, PixelBaseline};
+
+    #[test]
+    fn the_max_f1_threshold_is_that_of_the_scores_by_hand() {
+        let (source, samples) = fixture::class(3, 2, 3);
+        let (train, tests): (Vec<&Sample>, Vec<&Sample>) =
+            samples.iter().partition(|s| s.split == Split::Train);
+        let preprocess = PreprocessConfig::padim(32).check().unwrap();
+        let baseline = PixelBaseline::fit(
+            &ClassImages::new(&train, &source, 2),
+            preprocess,
+            &mut |_| {},
+        )
+        .unwrap();
+        let tests_images = ClassImages::new(&tests, &source, 1);
+        let mut scored = 0;
+        let threshold = Threshold::max_f1(&baseline, &tests_images, "the test split", &mut |n| {
+            scored += n
+        })
+        .unwrap();
+        assert_eq!(scored, 5);
+        let scores = score_images(&baseline, &tests_images, &mut |_| {}).unwrap();
+        let by_hand = evaluate(&scores, &[false, false, true, true, true]).unwrap();
+        assert_eq!(
+            threshold,
+            Threshold {
+                score: by_hand.max_f1_threshold as f32,
+                source: format!(
+                    "max-F1 ({:.4}) on the 5 test images (3 anomalous) of the test split",
+                    by_hand.max_f1
+                ),
+            }
+        );
+
+        let normals = ClassImages::new(&tests[..2], &source, 1);
+        assert!(matches!(
+            Threshold::max_f1(&baseline, &normals, "the test split", &mut |_| {}),
+            Err(EvalError::Metrics(_))
+        ));
     }
 }

@@ -132,6 +132,17 @@ fn shape_error(
 }
 
 impl PreprocessConfig {
+    /// PaDiM's preprocessing for a `crop`-pixel input: the resize keeps the
+    /// reference code's 256 : 224 ratio to the crop (256 → 224 at PaDiM's
+    /// size, 146 → 128 at 128).
+    pub fn padim(crop: u32) -> Self {
+        PreprocessConfig {
+            resize: (f64::from(crop) * 256.0 / 224.0).round() as u32,
+            crop,
+            ..PreprocessConfig::default()
+        }
+    }
+
     /// Validates the settings once into a transform.
     pub fn check(self) -> Result<Preprocess, PreprocessError> {
         for (field, value) in [("resize", self.resize), ("crop", self.crop)] {
@@ -339,6 +350,20 @@ mod tests {
         let rgb = Preprocess::default().to_rgb8(&image);
         assert_eq!((rgb.width, rgb.height), (1, 1));
         assert_eq!(rgb.pixels, vec![124, 173, 0]);
+    }
+
+    #[test]
+    fn padims_resize_keeps_256_to_224() {
+        assert_eq!(PreprocessConfig::padim(224), PreprocessConfig::default());
+        // 128 · 256 / 224 = 146.3 and 64 · 256 / 224 = 73.1.
+        assert_eq!(
+            (
+                PreprocessConfig::padim(128).resize,
+                PreprocessConfig::padim(128).crop
+            ),
+            (146, 128)
+        );
+        assert_eq!(PreprocessConfig::padim(64).resize, 73);
     }
 
     #[test]

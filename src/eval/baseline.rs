@@ -5,10 +5,10 @@
 //! PaDiM's map (Gaussian, σ = 4). It sees only colour at a fixed place, no
 //! texture or context, so a data set it solves is too easy.
 
-use crate::data::Chw;
+use crate::data::{Chw, Preprocess};
 use crate::padim::{GaussianFilter, MapSize, ScoreMap, PADIM_SIGMA};
 
-use super::EvalError;
+use super::{ClassImages, EvalError, MapDetector};
 
 /// Added to every standard deviation, in normalised units (about 0.2 % of the
 /// 8-bit range after ImageNet scaling), so pixels that never vary in training
@@ -18,6 +18,7 @@ pub const BASELINE_EPS: f32 = 0.01;
 /// Accumulates per-pixel sums of the training normals, image by image.
 #[derive(Debug, Clone)]
 pub struct PixelBaselineFitter {
+    preprocess: Preprocess,
     size: Option<MapSize>,
     sum: Vec<f64>,
     sum_of_squares: Vec<f64>,
@@ -27,20 +28,18 @@ pub struct PixelBaselineFitter {
 /// Fitted per-pixel means and standard deviations, `[3, h, w]` each.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PixelBaseline {
+    preprocess: Preprocess,
     size: MapSize,
     mean: Vec<f32>,
     std: Vec<f32>,
 }
 
-impl Default for PixelBaselineFitter {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl PixelBaselineFitter {
-    pub fn new() -> Self {
+    /// A fitter for images preprocessed by `preprocess`, which the baseline
+    /// then scores.
+    pub fn new(preprocess: Preprocess) -> Self {
         Self {
+            preprocess,
             size: None,
             sum: Vec::new(),
             sum_of_squares: Vec::new(),
@@ -87,11 +86,34 @@ impl PixelBaselineFitter {
             .zip(&self.sum_of_squares)
             .map(|(s, q)| (((q - s * s / n) / (n - 1.0)).max(0.0)).sqrt() as f32)
             .collect();
-        Ok(PixelBaseline { size, mean, std })
+        Ok(PixelBaseline {
+            preprocess: self.preprocess,
+            size,
+            mean,
+            std,
+        })
     }
 }
 
 impl PixelBaseline {
+    /// The baseline of one class from its normal training images,
+    /// preprocessed by `preprocess` and added one by one; `progress` is told
+    /// how many images each batch added.
+    pub fn fit(
+        normals: &ClassImages,
+        preprocess: Preprocess,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Self, EvalError> {
+        let mut fitter = PixelBaselineFitter::new(preprocess);
+        for (_, samples) in normals.batches()? {
+            for image in normals.images(samples, &preprocess)? {
+                fitter.push(&image)?;
+            }
+            progress(samples.len());
+        }
+        fitter.finish()
+    }
+
     /// The smoothed per-pixel anomaly map of one preprocessed image; its
     /// maximum is the image score.
     pub fn anomaly_map(&self, image: &Chw) -> Result<ScoreMap, EvalError> {
@@ -111,6 +133,16 @@ impl PixelBaseline {
         }
         let map = ScoreMap::new(self.size, scores)?;
         Ok(GaussianFilter::new(PADIM_SIGMA)?.apply(&map))
+    }
+}
+
+impl MapDetector for PixelBaseline {
+    fn preprocess(&self) -> &Preprocess {
+        &self.preprocess
+    }
+
+    fn anomaly_maps(&self, images: &[&Chw]) -> Result<Vec<ScoreMap>, EvalError> {
+        images.iter().map(|image| self.anomaly_map(image)).collect()
     }
 }
 
@@ -143,7 +175,7 @@ mod tests {
 
     #[test]
     fn scores_the_largest_channel_deviation_in_standard_deviations() {
-        let mut fitter = PixelBaselineFitter::new();
+        let mut fitter = PixelBaselineFitter::new(Preprocess::default());
         fitter.push(&image([0.0, 0.0, 0.0], 4)).unwrap();
         fitter.push(&image([2.0, 0.0, 0.0], 4)).unwrap();
         let baseline = fitter.finish().unwrap();
@@ -163,7 +195,7 @@ mod tests {
 
     #[test]
     fn one_image_is_too_few() {
-        let mut fitter = PixelBaselineFitter::new();
+        let mut fitter = PixelBaselineFitter::new(Preprocess::default());
         fitter.push(&image([0.0; 3], 2)).unwrap();
         assert_eq!(fitter.finish().unwrap_err(), EvalError::TooFewImages(1));
     }

@@ -12,6 +12,18 @@ use crate::padim::{MapSize, PadimStats, ScoreMap};
 use super::extract::{padim_taps, padim_taps_async, LayerTaps};
 use super::EvalError;
 
+/// What the per-class pipelines ([`super::evaluate_class`],
+/// [`super::score_images`]) need of a detector: PaDiM ([`Detector`]) and the
+/// pixel baseline ([`super::PixelBaseline`]) alike.
+pub trait MapDetector {
+    /// The preprocessing of the images the detector scores.
+    fn preprocess(&self) -> &Preprocess;
+
+    /// The anomaly maps of a batch of images preprocessed by
+    /// [`MapDetector::preprocess`], one per image, at the input size.
+    fn anomaly_maps(&self, images: &[&Chw]) -> Result<Vec<ScoreMap>, EvalError>;
+}
+
 /// A backbone trunk, its PaDiM statistics and the preprocessing they were
 /// fitted with, checked to agree on the input size.
 #[derive(Debug)]
@@ -102,5 +114,15 @@ impl<B: Backend> Detector<B> {
             map,
             input,
         })
+    }
+}
+
+impl<B: Backend> MapDetector for Detector<B> {
+    fn preprocess(&self) -> &Preprocess {
+        Detector::preprocess(self)
+    }
+
+    fn anomaly_maps(&self, images: &[&Chw]) -> Result<Vec<ScoreMap>, EvalError> {
+        Detector::anomaly_maps(self, images)
     }
 }

@@ -2,6 +2,7 @@ use thiserror::Error;
 
 use crate::data::{DataError, PreprocessError};
 use crate::metrics::MetricsError;
+use crate::model::ModelError;
 use crate::padim::{MapSize, PadimError};
 
 /// Why a class cannot be fitted or evaluated.
@@ -16,6 +17,10 @@ pub enum EvalError {
     Padim(#[from] PadimError),
     #[error(transparent)]
     Metrics(#[from] MetricsError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("a batch of 0 images: give at least 1 image per forward pass")]
+    EmptyBatch,
     #[error("cannot read the backbone's {layer} output back from the device: {message}")]
     Readback {
         layer: &'static str,

@@ -6,7 +6,7 @@ use crate::metrics::pro::{ProMetrics, ProSet, DEFAULT_FPR_LIMIT};
 use crate::metrics::{binary_metrics, BinaryMetrics, Curve, ScoreSet};
 use crate::padim::ScoreMap;
 
-use super::EvalError;
+use super::{ClassImages, EvalError, MapDetector};
 
 /// How segmentation metrics are computed; classification is always exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -111,11 +111,133 @@ impl ClassEvaluator {
     }
 }
 
+/// One detector's evaluation of one class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassEvaluation {
+    pub metrics: ClassMetrics,
+    /// The anomaly maps of the samples the caller asked to keep, in sample
+    /// order.
+    pub kept_maps: Vec<ScoreMap>,
+}
+
+/// Scores a class's test images (normal and anomalous, masks beside them)
+/// with `detector` into its [`ClassMetrics`], keeping the anomaly maps of the
+/// samples at the indices `keep` (for figures); `progress` is told how many
+/// images each batch scored.
+pub fn evaluate_class<D: MapDetector + ?Sized>(
+    detector: &D,
+    tests: &ClassImages,
+    protocol: Protocol,
+    keep: &[usize],
+    progress: &mut dyn FnMut(usize),
+) -> Result<ClassEvaluation, EvalError> {
+    let mut evaluator = ClassEvaluator::new();
+    let mut kept_maps = Vec::with_capacity(keep.len());
+    for (start, samples) in tests.batches()? {
+        let loaded = tests.with_masks(samples, detector.preprocess())?;
+        let images: Vec<_> = loaded.iter().map(|item| &item.image).collect();
+        let maps = detector.anomaly_maps(&images)?;
+        for (index, ((sample, item), map)) in (start..).zip(samples.iter().zip(&loaded).zip(&maps))
+        {
+            evaluator.push(map, &item.mask, sample.label.is_anomaly())?;
+            if keep.contains(&index) {
+                kept_maps.push(map.clone());
+            }
+        }
+        progress(samples.len());
+    }
+    Ok(ClassEvaluation {
+        metrics: evaluator.finish(protocol)?,
+        kept_maps,
+    })
+}
+
+/// The image scores (anomaly map maxima) of `images`, in sample order, without
+/// reading masks; `progress` is told how many images each batch scored.
+pub fn score_images<D: MapDetector + ?Sized>(
+    detector: &D,
+    images: &ClassImages,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Vec<f32>, EvalError> {
+    let mut scores = Vec::with_capacity(images.samples.len());
+    for (_, samples) in images.batches()? {
+        let inputs = images.images(samples, detector.preprocess())?;
+        let inputs: Vec<_> = inputs.iter().collect();
+        scores.extend(detector.anomaly_maps(&inputs)?.iter().map(ScoreMap::max));
+        progress(samples.len());
+    }
+    Ok(scores)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::{PreprocessConfig, Sample, SizeLimit, Split};
+    use crate::eval::{fixture, load_preprocessed, PixelBaseline, PixelBaselineFitter};
     use crate::metrics::evaluate;
     use crate::padim::MapSize;
+
+    #[test]
+    fn a_class_evaluates_as_the_evaluator_fed_by_hand() {
+        let (source, samples) = fixture::class(4, 2, 3);
+        let (train, tests): (Vec<&Sample>, Vec<&Sample>) =
+            samples.iter().partition(|s| s.split == Split::Train);
+        let preprocess = PreprocessConfig::padim(32).check().unwrap();
+        let mut fitted = Vec::new();
+        let baseline = PixelBaseline::fit(
+            &ClassImages::new(&train, &source, 3),
+            preprocess,
+            &mut |n| fitted.push(n),
+        )
+        .unwrap();
+        let mut scored = Vec::new();
+        let keep = [1, 4];
+        let got = evaluate_class(
+            &baseline,
+            &ClassImages::new(&tests, &source, 2),
+            Protocol::Exact,
+            &keep,
+            &mut |n| scored.push(n),
+        )
+        .unwrap();
+        assert_eq!((fitted, scored), (vec![3, 1], vec![2, 2, 1]));
+
+        // By hand: the fitter and the evaluator fed image by image.
+        let limit = SizeLimit::default();
+        let load =
+            |sample: &Sample| load_preprocessed(sample, &source, &preprocess, &limit).unwrap();
+        let mut fitter = PixelBaselineFitter::new(preprocess);
+        for sample in &train {
+            fitter.push(&load(sample).image).unwrap();
+        }
+        let by_hand = fitter.finish().unwrap();
+        assert_eq!(baseline, by_hand);
+        let mut evaluator = ClassEvaluator::new();
+        let mut kept_maps = Vec::new();
+        for (index, sample) in tests.iter().enumerate() {
+            let item = load(sample);
+            let map = by_hand.anomaly_map(&item.image).unwrap();
+            evaluator
+                .push(&map, &item.mask, sample.label.is_anomaly())
+                .unwrap();
+            if keep.contains(&index) {
+                kept_maps.push(map);
+            }
+        }
+        let expected = ClassEvaluation {
+            metrics: evaluator.finish(Protocol::Exact).unwrap(),
+            kept_maps,
+        };
+        assert_eq!(got, expected);
+        // The bright square stands out of every normal image.
+        assert_eq!(got.metrics.classification.auroc, 1.0);
+        let scores = score_images(
+            &baseline,
+            &ClassImages::new(&tests, &source, 3),
+            &mut |_| {},
+        );
+        assert_eq!(scores.unwrap(), got.metrics.image_scores);
+    }
 
     #[test]
     fn metrics_equal_the_engine_applied_by_hand() {

@@ -26,3 +26,64 @@ pub fn load_preprocessed(
         mask: preprocess.mask(&mask)?,
     })
 }
+
+/// Samples of one class and where their files are: what the per-class
+/// pipelines (fitting, evaluating, choosing a threshold) read, `batch` images
+/// per forward pass.
+#[derive(Clone, Copy)]
+pub struct ClassImages<'a> {
+    /// In the order their scores and maps are reported.
+    pub samples: &'a [&'a Sample],
+    pub source: &'a dyn Source,
+    pub limit: SizeLimit,
+    /// Images per forward pass, at least 1.
+    pub batch: usize,
+}
+
+impl<'a> ClassImages<'a> {
+    /// `samples` read from `source` with the default size limit.
+    pub fn new(samples: &'a [&'a Sample], source: &'a dyn Source, batch: usize) -> Self {
+        Self {
+            samples,
+            source,
+            limit: SizeLimit::default(),
+            batch,
+        }
+    }
+
+    /// The samples `batch` at a time, each batch with its first sample's index.
+    pub(super) fn batches(
+        &self,
+    ) -> Result<impl Iterator<Item = (usize, &'a [&'a Sample])>, EvalError> {
+        if self.batch == 0 {
+            return Err(EvalError::EmptyBatch);
+        }
+        Ok((0..)
+            .step_by(self.batch)
+            .zip(self.samples.chunks(self.batch)))
+    }
+
+    /// The preprocessed images of `samples`, without their masks.
+    pub(super) fn images(
+        &self,
+        samples: &[&Sample],
+        preprocess: &Preprocess,
+    ) -> Result<Vec<Chw>, EvalError> {
+        samples
+            .iter()
+            .map(|sample| Ok(preprocess.image(&sample.load_image(self.source, &self.limit)?)?))
+            .collect()
+    }
+
+    /// The preprocessed images of `samples` with their masks.
+    pub(super) fn with_masks(
+        &self,
+        samples: &[&Sample],
+        preprocess: &Preprocess,
+    ) -> Result<Vec<Preprocessed>, EvalError> {
+        samples
+            .iter()
+            .map(|sample| load_preprocessed(sample, self.source, preprocess, &self.limit))
+            .collect()
+    }
+}

@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use crate::model::Backbone;
+
 use super::{ChannelSelection, MapSize, PadimError, PadimFitter, PADIM_REGULARISER};
 
 /// The seed PaDiM's reference code gives `random.seed` before drawing the
@@ -49,6 +51,21 @@ impl PadimConfig {
         Self::new(550)
     }
 
+    /// The paper's d for `backbone` (100 of ResNet-18's 448 tapped channels,
+    /// 550 of ResNet-50's 1792), kept as the same fraction of `tapped`, the
+    /// channels layer1–3 have at the width used (fewer when narrower); at
+    /// least 1.
+    pub fn paper(backbone: Backbone, tapped: usize) -> Self {
+        let (preset, paper_tapped) = match backbone {
+            Backbone::Resnet18 => (Self::resnet18(), 448),
+            Backbone::Resnet50 => (Self::resnet50(), 1792),
+        };
+        let d = ((preset.d * tapped) as f64 / paper_tapped as f64)
+            .round()
+            .max(1.0) as usize;
+        Self::new(d)
+    }
+
     pub const fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
@@ -93,6 +110,33 @@ mod tests {
             fitter.selection(),
             &ChannelSelection::random(&[64, 128, 256], 100, 1024).unwrap()
         );
+    }
+
+    #[test]
+    fn the_papers_d_scales_with_the_tapped_channels() {
+        let tapped = |backbone: Backbone, width| -> usize {
+            backbone.config(width).feature_channels().unwrap()[..3]
+                .iter()
+                .sum()
+        };
+        // Full width: 64 + 128 + 256 and 256 + 512 + 1024 channels.
+        assert_eq!(tapped(Backbone::Resnet18, 1.0), 448);
+        assert_eq!(tapped(Backbone::Resnet50, 1.0), 1792);
+        assert_eq!(
+            PadimConfig::paper(Backbone::Resnet18, 448),
+            PadimConfig::resnet18()
+        );
+        assert_eq!(
+            PadimConfig::paper(Backbone::Resnet50, 1792),
+            PadimConfig::resnet50()
+        );
+        // Width 0.25: 16 + 32 + 64 = 112 channels, 100 · 112 / 448 = 25; and
+        // 64 + 128 + 256 = 448, 550 · 448 / 1792 = 137.5, rounded up.
+        assert_eq!(tapped(Backbone::Resnet18, 0.25), 112);
+        assert_eq!(PadimConfig::paper(Backbone::Resnet18, 112).d, 25);
+        assert_eq!(PadimConfig::paper(Backbone::Resnet50, 448).d, 138);
+        // 100 · 2 / 448 rounds to 0, and d is at least 1.
+        assert_eq!(PadimConfig::paper(Backbone::Resnet18, 2).d, 1);
     }
 
     #[test]

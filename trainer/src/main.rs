@@ -5,7 +5,9 @@
 mod backend;
 mod cli;
 mod commands;
+mod dataset;
 mod output;
+mod stats_folder;
 
 use crate::output::say;
 use std::process::ExitCode;

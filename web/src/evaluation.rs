@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use spotdiff::data::Mask;
-use spotdiff::eval::{ClassEvaluator, Protocol};
+use spotdiff::eval::{ClassEvaluator, ClassificationSummary, Protocol, SegmentationSummary};
 use spotdiff::padim::{MapSize, ScoreMap};
 use wasm_bindgen::prelude::*;
 
@@ -16,19 +16,14 @@ pub struct Evaluation {
     anomalous: usize,
 }
 
-#[derive(Debug, Serialize)]
-struct Level {
-    auroc: f64,
-    aupr: f64,
-    max_f1: f64,
-}
-
+/// The page's metrics panel: image- and pixel-level numbers as
+/// `spotdiff eval`'s details.json writes them, under the page's names.
 #[derive(Debug, Serialize)]
 struct Summary {
     images: usize,
     anomalous: usize,
-    image: Level,
-    pixel: Level,
+    image: ClassificationSummary,
+    pixel: SegmentationSummary,
     au_pro: f64,
 }
 
@@ -117,16 +112,8 @@ impl Evaluation {
         let summary = Summary {
             images,
             anomalous,
-            image: Level {
-                auroc: metrics.classification.auroc,
-                aupr: metrics.classification.aupr,
-                max_f1: metrics.classification.max_f1,
-            },
-            pixel: Level {
-                auroc: metrics.segmentation.auroc,
-                aupr: metrics.segmentation.aupr,
-                max_f1: metrics.segmentation.max_f1,
-            },
+            image: ClassificationSummary::from(&metrics.classification),
+            pixel: SegmentationSummary::from(&metrics.segmentation),
             au_pro: metrics.pro.au_pro,
         };
         serde_json::to_string(&summary).map_err(|e| e.to_string())

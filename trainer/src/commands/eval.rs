@@ -1,35 +1,35 @@
 //! `spotdiff eval`: scores every test image of every class with each fitted
-//! backbone (and the per-pixel baseline if asked) and writes the paper's
-//! tables, the scatter plot, per-class curves and segmentation panels.
+//! backbone (and the per-pixel baseline if asked) through the core's class
+//! evaluation and writes the paper's tables, the scatter plot, per-class
+//! curves and segmentation panels.
 
 use crate::output::say;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use burn::backend::Flex;
-use spotdiff::data::{Label, Preprocess, Sample, SizeLimit, Split};
+use spotdiff::data::{Preprocess, PreprocessConfig, Sample, SizeLimit, Split};
 use spotdiff::eval::{
-    load_preprocessed, ClassEvaluator, ClassMetrics, Detector as Padim, PixelBaselineFitter,
-    Protocol,
+    evaluate_class, load_preprocessed, ClassEvaluation, ClassImages, ClassMetrics, ClassSummary,
+    Detector as Padim, PixelBaseline,
 };
 use spotdiff::model::ResNetTrunk;
-use spotdiff::padim::{PadimStats, ScoreMap};
+use spotdiff::padim::ScoreMap;
 use spotdiff::plot::{self, Panel, Series, Style};
 use spotdiff::report::{
     encode_png, grid, heat_map, mask_picture, scatter_plot, ClassResult, ResultTable, Scores, Task,
 };
 
-use super::data::{open_checked_visa, CheckedVisa};
-use crate::output::image_bar;
-use super::padim::{preprocess_for, Manifest};
-use crate::output::write_atomically;
-use crate::cli::EvalArgs;
+use crate::cli::{Baseline, EvalArgs};
+use crate::dataset::{open_checked_visa, CheckedVisa};
+use crate::output::{image_bar, write_atomically};
+use crate::stats_folder::{stats_path, StatsFolder};
 
 /// One column of the report.
 enum Detector {
     Padim {
         name: String,
-        dir: PathBuf,
+        folder: StatsFolder,
         preprocess: Preprocess,
         trunk: Box<ResNetTrunk<Flex>>,
     },
@@ -54,11 +54,6 @@ impl Detector {
 }
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
-    let protocol = match args.protocol.as_str() {
-        "exact" => Protocol::Exact,
-        "paper" => Protocol::Paper,
-        other => anyhow::bail!("--protocol `{other}`: choose `exact` or `paper`"),
-    };
     if args.stats.is_empty() && args.baseline.is_none() {
         anyhow::bail!(
             "nothing to evaluate: give --stats DIR (from `spotdiff padim fit`) or --baseline pixel"
@@ -68,42 +63,33 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let mut detectors = Vec::new();
     let mut fitted_classes: Option<Vec<String>> = None;
     for dir in &args.stats {
-        let manifest = Manifest::read(dir)?;
+        let folder = StatsFolder::open(dir)?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| manifest.backbone.clone());
+            .unwrap_or_else(|| folder.manifest.backbone.to_string());
         if detectors.iter().any(|d: &Detector| d.name() == name) {
             anyhow::bail!("two --stats folders are named `{name}`: the report names backbones by folder, so rename one");
         }
-        let preprocess = manifest.preprocess.check().with_context(|| {
-            format!(
-                "{}: bad preprocessing",
-                dir.join(super::padim::MANIFEST).display()
-            )
-        })?;
-        let trunk = Box::new(manifest.load_backbone::<Flex>(dir, &device)?.into_trunk());
-        fitted_classes.get_or_insert_with(|| manifest.classes.clone());
+        let preprocess = folder.preprocess()?;
+        let trunk = Box::new(folder.load_backbone::<Flex>(&device)?.into_trunk());
+        fitted_classes.get_or_insert_with(|| folder.manifest.classes.clone());
         detectors.push(Detector::Padim {
             name,
-            dir: dir.clone(),
+            folder,
             preprocess,
             trunk,
         });
     }
-    match args.baseline.as_deref() {
-        None => {}
-        Some("pixel") => {
-            let preprocess = match detectors.first() {
-                Some(Detector::Padim { preprocess, .. }) => *preprocess,
-                _ => preprocess_for(args.size, None)?,
-            };
-            detectors.push(Detector::Pixel { preprocess });
-        }
-        Some(other) => anyhow::bail!("--baseline `{other}`: the one baseline is `pixel`"),
+    if let Some(Baseline::Pixel) = args.baseline {
+        let preprocess = match detectors.first() {
+            Some(Detector::Padim { preprocess, .. }) => *preprocess,
+            _ => PreprocessConfig::padim(args.size).check()?,
+        };
+        detectors.push(Detector::Pixel { preprocess });
     }
 
-    let data = open_checked_visa(&args.data.data, &args.data.split)?;
+    let data = open_checked_visa(&args.data.data, args.data.split)?;
     let classes = match (&args.class, fitted_classes) {
         (Some(class), _) => data.classes(Some(class))?,
         (None, Some(fitted)) => {
@@ -116,14 +102,14 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     };
     // Every statistics file must be there before the first image is scored.
     for detector in &detectors {
-        if let Detector::Padim { dir, .. } = detector {
+        if let Detector::Padim { folder, .. } = detector {
             for class in &classes {
-                let path = dir.join(format!("{class}.padim"));
+                let path = stats_path(&folder.dir, class);
                 if !path.is_file() {
                     anyhow::bail!(
                         "{} is missing: fit class `{class}` with `spotdiff padim fit --class {class} --out {}`",
                         path.display(),
-                        dir.display()
+                        folder.dir.display()
                     );
                 }
             }
@@ -138,15 +124,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         let mut per_class = Vec::new();
         let mut panel_maps = Vec::new();
         for detector in &detectors {
-            let (metrics, maps) = evaluate(
-                detector,
-                &data,
-                class,
-                args.data.batch.max(1),
-                protocol,
-                &device,
-            )
-            .with_context(|| format!("cannot evaluate `{}` on class `{class}`", detector.name()))?;
+            let ClassEvaluation { metrics, kept_maps } =
+                evaluate(detector, &data, class, args, &device).with_context(|| {
+                    format!("cannot evaluate `{}` on class `{class}`", detector.name())
+                })?;
             say!(
                 "{class} / {}: classification AU-ROC {:.4} AU-PR {:.4}; segmentation AU-ROC {:.4} AU-PR {:.4}; AU-PRO {:.4}",
                 detector.name(),
@@ -168,29 +149,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                     auroc: metrics.segmentation.auroc,
                 },
             });
-            details.push(serde_json::json!({
-                "class": class,
-                "backbone": detector.name(),
-                "classification": {
-                    "auroc": metrics.classification.auroc,
-                    "aupr": metrics.classification.aupr,
-                    "average_precision": metrics.classification.average_precision,
-                    "max_f1": metrics.classification.max_f1,
-                    "max_f1_threshold": metrics.classification.max_f1_threshold,
-                    "positives": metrics.classification.positives,
-                    "negatives": metrics.classification.negatives,
-                },
-                "segmentation": {
-                    "protocol": metrics.segmentation.protocol,
-                    "auroc": metrics.segmentation.auroc,
-                    "aupr": metrics.segmentation.aupr,
-                    "max_f1": metrics.segmentation.max_f1,
-                },
-                "au_pro": metrics.pro.au_pro,
-                "image_scores": metrics.image_scores,
-            }));
+            details.push(ClassSummary::new(class, detector.name(), &metrics));
             per_class.push((detector.name().to_string(), metrics));
-            panel_maps.push(maps);
+            panel_maps.push(kept_maps);
         }
         write_curves(&args.out, class, &per_class)?;
         write_panels(&args.out, &data, class, &detectors, &panel_maps)?;
@@ -210,76 +171,57 @@ fn panel_samples(tests: &[&Sample]) -> Vec<usize> {
         .collect()
 }
 
-/// Scores one class's test images with one detector; also returns the
-/// anomaly maps of the [`panel_samples`].
+/// One detector's evaluation of one class's test images, keeping the anomaly
+/// maps of the [`panel_samples`]; the pixel baseline is fitted on the class's
+/// training normals first.
 fn evaluate(
     detector: &Detector,
     data: &CheckedVisa,
     class: &str,
-    batch: usize,
-    protocol: Protocol,
+    args: &EvalArgs,
     device: &burn::tensor::Device<Flex>,
-) -> anyhow::Result<(ClassMetrics, Vec<ScoreMap>)> {
-    let limit = SizeLimit::default();
+) -> anyhow::Result<ClassEvaluation> {
     let tests = data.samples(class, Split::Test);
+    let test_images = ClassImages::new(&tests, &data.source, args.data.batch);
     let shown = panel_samples(&tests);
-    let mut panel_maps = Vec::with_capacity(shown.len());
-    let mut keep = |index: usize, map: &ScoreMap| {
-        if shown.contains(&index) {
-            panel_maps.push(map.clone());
-        }
-    };
-    let mut evaluator = ClassEvaluator::new();
     let bar = image_bar(tests.len(), format!("{class} {}", detector.name()));
-    match detector {
+    let mut progress = |done: usize| bar.inc(done as u64);
+    let evaluation = match detector {
         Detector::Padim {
-            dir,
+            folder,
             preprocess,
             trunk,
             ..
         } => {
-            let path = dir.join(format!("{class}.padim"));
-            let bytes =
-                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            let stats = PadimStats::from_bytes(&bytes)
-                .with_context(|| format!("{} is not usable PaDiM statistics", path.display()))?;
-            let padim = Padim::new((**trunk).clone(), stats, *preprocess, *device)
-                .with_context(|| format!("{} does not fit its manifest", path.display()))?;
-            for (start, chunk) in (0..).step_by(batch).zip(tests.chunks(batch)) {
-                let loaded = chunk
-                    .iter()
-                    .map(|s| load_preprocessed(s, &data.source, preprocess, &limit))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let images: Vec<_> = loaded.iter().map(|p| &p.image).collect();
-                let maps = padim.anomaly_maps(&images)?;
-                for (i, ((sample, item), map)) in chunk.iter().zip(&loaded).zip(&maps).enumerate() {
-                    evaluator.push(map, &item.mask, sample.label.is_anomaly())?;
-                    keep(start + i, map);
-                }
-                bar.inc(chunk.len() as u64);
-            }
+            let padim = Padim::new(
+                (**trunk).clone(),
+                folder.read_stats(class)?,
+                *preprocess,
+                *device,
+            )
+            .with_context(|| {
+                format!(
+                    "{} does not fit its manifest",
+                    stats_path(&folder.dir, class).display()
+                )
+            })?;
+            evaluate_class(&padim, &test_images, args.protocol, &shown, &mut progress)?
         }
         Detector::Pixel { preprocess } => {
-            let mut fitter = PixelBaselineFitter::new();
-            for sample in data.samples(class, Split::Train) {
-                if sample.label == Label::Normal {
-                    fitter.push(
-                        &load_preprocessed(sample, &data.source, preprocess, &limit)?.image,
-                    )?;
-                }
-            }
-            let baseline = fitter.finish()?;
-            for (index, sample) in tests.iter().enumerate() {
-                let item = load_preprocessed(sample, &data.source, preprocess, &limit)?;
-                let map = baseline.anomaly_map(&item.image)?;
-                evaluator.push(&map, &item.mask, sample.label.is_anomaly())?;
-                keep(index, &map);
-                bar.inc(1);
-            }
+            let normals = data.training_normals(class);
+            let normals = ClassImages::new(&normals, &data.source, args.data.batch);
+            let baseline = PixelBaseline::fit(&normals, *preprocess, &mut |_| {})?;
+            evaluate_class(
+                &baseline,
+                &test_images,
+                args.protocol,
+                &shown,
+                &mut progress,
+            )?
         }
-    }
+    };
     bar.finish_and_clear();
-    Ok((evaluator.finish(protocol)?, panel_maps))
+    Ok(evaluation)
 }
 
 /// The paper's Fig. 12 for one class: a row per shown anomaly; columns the
@@ -394,7 +336,7 @@ fn write_curves(out: &Path, class: &str, metrics: &[(String, ClassMetrics)]) -> 
 fn write_report(
     out: &Path,
     results: &[ClassResult],
-    details: &[serde_json::Value],
+    details: &[ClassSummary],
 ) -> anyhow::Result<()> {
     for task in [Task::Classification, Task::Segmentation] {
         let table = ResultTable::new(results, task)?;

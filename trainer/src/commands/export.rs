@@ -1,5 +1,6 @@
 //! `spotdiff export`: one class of a statistics folder as a browser bundle,
-//! with its decision threshold chosen by max-F1 on held-out test images.
+//! with its decision threshold chosen by the core's max-F1 on held-out test
+//! images.
 
 use crate::output::say;
 use std::path::{Path, PathBuf};
@@ -8,26 +9,19 @@ use anyhow::Context;
 use burn::backend::Flex;
 use serde::{Deserialize, Serialize};
 use spotdiff::bundle::{Bundle, Threshold};
-use spotdiff::data::{SizeLimit, Split};
-use spotdiff::metrics::evaluate;
-use spotdiff::model::Precision;
-use spotdiff::padim::PadimStats;
+use spotdiff::data::Split;
+use spotdiff::eval::{ClassImages, EvalError};
 
-use super::data::open_checked_visa;
-use crate::output::image_bar;
-use super::padim::{backbone_config, Manifest};
-use crate::output::write_atomically;
 use crate::cli::ExportArgs;
+use crate::dataset::open_checked_visa;
+use crate::output::{image_bar, write_atomically};
+use crate::stats_folder::StatsFolder;
 
 pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     // Every input is checked before the first image is scored.
-    let precision = match args.precision.as_str() {
-        "f16" => Precision::F16,
-        "f32" => Precision::F32,
-        other => anyhow::bail!("--precision `{other}`: choose `f16` or `f32`"),
-    };
     let class = args.class.as_str();
-    let manifest = Manifest::read(&args.stats)?;
+    let folder = StatsFolder::open(&args.stats)?;
+    let manifest = &folder.manifest;
     if !manifest.classes.iter().any(|c| c == class) {
         anyhow::bail!(
             "class `{class}` was not fitted into {} (it has: {}): run `spotdiff padim fit --class {class} --out {}` first",
@@ -36,21 +30,12 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
             args.stats.display()
         );
     }
-    let stats_path = args.stats.join(format!("{class}.padim"));
-    let stats_bytes = std::fs::read(&stats_path)
-        .with_context(|| format!("cannot read {}", stats_path.display()))?;
-    let stats = PadimStats::from_bytes(&stats_bytes)
-        .with_context(|| format!("{} is not usable PaDiM statistics", stats_path.display()))?;
-    let preprocess = manifest.preprocess.check().with_context(|| {
-        format!(
-            "{}: bad preprocessing",
-            args.stats.join(super::padim::MANIFEST).display()
-        )
-    })?;
-    let config = backbone_config(&manifest.backbone, manifest.width)?;
+    let stats = folder.read_stats(class)?;
+    let preprocess = folder.preprocess()?;
+    let config = manifest.backbone.config(manifest.width);
     // Refuse a malformed bundle list before any work, not after the bundle is written.
     let index = read_index(&args.out)?;
-    let data = open_checked_visa(&args.data, &args.threshold_split)?;
+    let data = open_checked_visa(&args.data, args.threshold_split)?;
     data.classes(Some(class))?;
     let tests = data.samples(class, Split::Test);
     if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -59,56 +44,37 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     }
 
     let device = Default::default();
-    let trunk = manifest
-        .load_backbone::<Flex>(&args.stats, &device)?
-        .into_trunk();
-    let unset = Threshold {
-        score: 0.0,
-        source: String::new(),
-    };
-    let bundle = Bundle::new(class, config, &trunk, &stats, &preprocess, unset, precision)?;
+    let trunk = folder.load_backbone::<Flex>(&device)?.into_trunk();
+    let unthresholded = Bundle::pack(class, config, &trunk, &stats, &preprocess, args.precision)?;
     // The threshold is chosen on the bundle's own scores, so that rounding
-    // to half precision cannot move an image across it unnoticed.
-    let detector = bundle.detector::<Flex>(&device)?;
-    let limit = SizeLimit::default();
+    // to half precision cannot move an image across it unnoticed; one image
+    // per forward pass, as the scoring page runs it.
+    let detector = unthresholded.detector::<Flex>(&device)?;
     let bar = image_bar(tests.len(), format!("threshold {class}"));
-    let mut scores = Vec::with_capacity(tests.len());
-    let mut labels = Vec::with_capacity(tests.len());
-    for sample in &tests {
-        let image = sample.load_image(&data.source, &limit)?;
-        let detection = detector
-            .anomaly_map(&image)
-            .with_context(|| format!("cannot score {}", sample.describe()))?;
-        scores.push(detection.score);
-        labels.push(sample.label.is_anomaly());
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    let metrics = evaluate(&scores, &labels).with_context(|| {
-        format!(
+    let threshold = Threshold::max_f1(
+        &detector,
+        &ClassImages::new(&tests, &data.source, 1),
+        &format!("the {} split", args.threshold_split),
+        &mut |done| bar.inc(done as u64),
+    )
+    .map_err(|error| match error {
+        EvalError::Metrics(_) => anyhow::Error::new(error).context(format!(
             "cannot choose a threshold on class `{class}` of the {} split: it needs normal and anomalous test images",
             args.threshold_split
-        )
+        )),
+        other => other.into(),
     })?;
-    let threshold = Threshold {
-        score: metrics.max_f1_threshold as f32,
-        source: format!(
-            "max-F1 ({:.4}) on the {} test images ({} anomalous) of the {} split",
-            metrics.max_f1,
-            tests.len(),
-            metrics.positives,
-            args.threshold_split
-        ),
-    };
-    let bundle = bundle.with_threshold(threshold)?;
+    bar.finish_and_clear();
+    let bundle = unthresholded.with_threshold(threshold)?;
     let bytes = bundle.to_bytes();
     write_atomically(&args.out, &bytes)?;
     let index_path = add_to_index(index, &args.out, &bundle, bytes.len())?;
     say!(
-        "{class}: threshold {} ({}); {:.1} MB ({precision:?}) -> {}",
+        "{class}: threshold {} ({}); {:.1} MB ({:?}) -> {}",
         bundle.header().threshold,
         bundle.header().threshold_source,
         bytes.len() as f64 / 1e6,
+        args.precision,
         args.out.display()
     );
     say!("listed in {}", index_path.display());

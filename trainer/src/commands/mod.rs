@@ -17,7 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Toy { json, plot } => toy::run(json, plot.as_deref()),
         Command::Backends => backends::run(),
         Command::Synth(args) => synth::run(&args),
-        Command::Data(DataCommand::Check { root, layout }) => data::check(&root, layout.as_deref()),
+        Command::Data(DataCommand::Check { root, layout }) => data::check(&root, layout),
         Command::Padim(PadimCommand::Fit(args)) => padim::fit(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Export(args) => export::run(&args),

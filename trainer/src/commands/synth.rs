@@ -6,7 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use spotdiff::data::synth::{contact_sheet, SynthClass, SynthConfig, SynthLayout};
 use spotdiff::data::{read_mvtec, read_visa, DirSource, Sink, SizeLimit, SourceError, VisaSplit};
 
-use super::data::resolve_layout;
+use crate::dataset::resolve_layout;
 use crate::output::write_atomically;
 use crate::cli::SynthArgs;
 
@@ -113,7 +113,7 @@ fn refuse_non_empty(dir: &Path) -> anyhow::Result<()> {
 
 fn write_contact_sheets(root: &Path, config: &SynthConfig) -> anyhow::Result<()> {
     let source = DirSource::new(root);
-    let dataset = match resolve_layout(root, None)? {
+    let dataset = match resolve_layout(root, None) {
         SynthLayout::Visa => read_visa(&source, VisaSplit::OneClass)?,
         SynthLayout::Mvtec => read_mvtec(&source)?,
     };
