@@ -23,6 +23,14 @@ pub fn stats_path(dir: &Path, class: &str) -> PathBuf {
     dir.join(format!("{class}.padim"))
 }
 
+/// The statistics of `class` in the folder `dir`.
+pub fn read_stats(dir: &Path, class: &str) -> anyhow::Result<PadimStats> {
+    let path = stats_path(dir, class);
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    PadimStats::from_bytes(&bytes)
+        .with_context(|| format!("{} is not usable PaDiM statistics", path.display()))
+}
+
 /// Everything needed to score with a statistics folder.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
@@ -116,14 +124,5 @@ impl StatsFolder {
             .init::<B>(device)?
             .load_safetensors(bytes)
             .with_context(|| format!("cannot load the backbone {}", path.display()))
-    }
-
-    /// `class`'s statistics.
-    pub fn read_stats(&self, class: &str) -> anyhow::Result<PadimStats> {
-        let path = stats_path(&self.dir, class);
-        let bytes =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        PadimStats::from_bytes(&bytes)
-            .with_context(|| format!("{} is not usable PaDiM statistics", path.display()))
     }
 }

@@ -4,7 +4,7 @@
 //! curves and segmentation panels.
 
 use crate::output::say;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use burn::backend::Flex;
@@ -23,13 +23,13 @@ use spotdiff::report::{
 use crate::cli::{Baseline, EvalArgs};
 use crate::dataset::{open_checked_visa, CheckedVisa};
 use crate::output::{image_bar, write_atomically};
-use crate::stats_folder::{stats_path, StatsFolder};
+use crate::stats_folder::{read_stats, stats_path, StatsFolder};
 
 /// One column of the report.
 enum Detector {
     Padim {
         name: String,
-        folder: StatsFolder,
+        dir: PathBuf,
         preprocess: Preprocess,
         trunk: Box<ResNetTrunk<Flex>>,
     },
@@ -76,7 +76,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         fitted_classes.get_or_insert_with(|| folder.manifest.classes.clone());
         detectors.push(Detector::Padim {
             name,
-            folder,
+            dir: dir.clone(),
             preprocess,
             trunk,
         });
@@ -102,14 +102,14 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     };
     // Every statistics file must be there before the first image is scored.
     for detector in &detectors {
-        if let Detector::Padim { folder, .. } = detector {
+        if let Detector::Padim { dir, .. } = detector {
             for class in &classes {
-                let path = stats_path(&folder.dir, class);
+                let path = stats_path(dir, class);
                 if !path.is_file() {
                     anyhow::bail!(
                         "{} is missing: fit class `{class}` with `spotdiff padim fit --class {class} --out {}`",
                         path.display(),
-                        folder.dir.display()
+                        dir.display()
                     );
                 }
             }
@@ -188,21 +188,21 @@ fn evaluate(
     let mut progress = |done: usize| bar.inc(done as u64);
     let evaluation = match detector {
         Detector::Padim {
-            folder,
+            dir,
             preprocess,
             trunk,
             ..
         } => {
             let padim = Padim::new(
                 (**trunk).clone(),
-                folder.read_stats(class)?,
+                read_stats(dir, class)?,
                 *preprocess,
                 *device,
             )
             .with_context(|| {
                 format!(
                     "{} does not fit its manifest",
-                    stats_path(&folder.dir, class).display()
+                    stats_path(dir, class).display()
                 )
             })?;
             evaluate_class(&padim, &test_images, args.protocol, &shown, &mut progress)?

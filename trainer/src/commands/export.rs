@@ -15,7 +15,7 @@ use spotdiff::eval::{ClassImages, EvalError};
 use crate::cli::ExportArgs;
 use crate::dataset::open_checked_visa;
 use crate::output::{image_bar, write_atomically};
-use crate::stats_folder::StatsFolder;
+use crate::stats_folder::{read_stats, StatsFolder};
 
 pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     // Every input is checked before the first image is scored.
@@ -30,7 +30,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
             args.stats.display()
         );
     }
-    let stats = folder.read_stats(class)?;
+    let stats = read_stats(&folder.dir, class)?;
     let preprocess = folder.preprocess()?;
     let config = manifest.backbone.config(manifest.width);
     // Refuse a malformed bundle list before any work, not after the bundle is written.
