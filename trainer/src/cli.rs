@@ -3,6 +3,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use spotdiff::data::synth::SynthLayout;
+use spotdiff::data::VisaSplit;
+use spotdiff::eval::Protocol;
+use spotdiff::model::{Backbone, Precision};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,14 +83,15 @@ pub struct ExportArgs {
     /// The VisA-layout data set whose test images set the threshold.
     #[arg(long, value_name = "ROOT")]
     pub data: PathBuf,
-    /// The split whose test images (normal and anomalous) the max-F1
+    /// The VisA split whose test images (normal and anomalous) the max-F1
     /// threshold is chosen on.
-    #[arg(long, default_value = "1cls")]
-    pub threshold_split: String,
-    /// `f16` (convolution weights and Cholesky factors in half precision,
-    /// about half the size) or `f32` (lossless).
-    #[arg(long, default_value = "f16")]
-    pub precision: String,
+    #[arg(long, value_enum, default_value_t = VisaSplit::OneClass)]
+    pub threshold_split: VisaSplit,
+    /// The bundle's precision: f16 stores the convolution weights and
+    /// Cholesky factors in half precision (about half the size), f32 is
+    /// lossless.
+    #[arg(long, value_enum, default_value_t = Precision::F16)]
+    pub precision: Precision,
     /// The bundle file to write, e.g. www/models/NAME.spotdiff.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -117,11 +122,11 @@ pub struct DataArgs {
     /// The VisA-layout data set's root folder.
     #[arg(long, value_name = "ROOT")]
     pub data: PathBuf,
-    /// The VisA split: only `1cls` (train on normals, test on the rest) makes sense for PaDiM.
-    #[arg(long, default_value = "1cls")]
-    pub split: String,
-    /// Images per forward pass.
-    #[arg(long, default_value_t = 8)]
+    /// The VisA split; only 1cls (train on normals, test on the rest) makes sense for PaDiM.
+    #[arg(long, value_enum, default_value_t = VisaSplit::OneClass)]
+    pub split: VisaSplit,
+    /// Images per forward pass, at least 1.
+    #[arg(long, default_value_t = 8, value_parser = at_least::<usize>(1))]
     pub batch: usize,
 }
 
@@ -141,20 +146,20 @@ pub struct PadimFitArgs {
     /// Backbone weights (safetensors, torchvision names); random initialisation from --seed without.
     #[arg(long, value_name = "W.safetensors")]
     pub weights: Option<PathBuf>,
-    /// `resnet18` or `resnet50`.
-    #[arg(long, default_value = "resnet18")]
-    pub backbone: String,
-    /// Channel width multiplier of the backbone.
-    #[arg(long, default_value_t = 1.0)]
+    /// The backbone architecture.
+    #[arg(long, value_enum, default_value_t = Backbone::Resnet18)]
+    pub backbone: Backbone,
+    /// The backbone's channel width multiplier, above 0 (1 is torchvision's).
+    #[arg(long, default_value_t = 1.0, value_parser = positive_number)]
     pub width: f64,
-    /// Side of the square input: the centre crop; the resize is size·256/224 as in PaDiM.
-    #[arg(long, default_value_t = 224)]
+    /// The side of the square input in pixels, 32 to 4096: the centre crop; the resize is size·256/224 as in PaDiM.
+    #[arg(long, default_value_t = 224, value_parser = clap::value_parser!(u32).range(32..=4096))]
     pub size: u32,
-    /// Resize target overriding the one --size implies.
-    #[arg(long)]
+    /// The resize target in pixels, overriding the one --size implies; at least 32, and at least --size.
+    #[arg(long, value_parser = at_least::<u32>(32))]
     pub resize: Option<u32>,
-    /// Channels PaDiM keeps (default: 100 for ResNet-18, 550 for ResNet-50, scaled with the width).
-    #[arg(long)]
+    /// The channels PaDiM keeps, at least 1 (default: 100 for ResNet-18, 550 for ResNet-50, scaled with the width).
+    #[arg(long, value_parser = at_least::<usize>(1))]
     pub d: Option<usize>,
     /// Seed of the random initialisation (without --weights) and of the channel subset.
     #[arg(long, default_value_t = 0)]
@@ -168,21 +173,28 @@ pub struct EvalArgs {
     /// A folder written by `padim fit`; repeat for several backbones (named by folder).
     #[arg(long, value_name = "DIR")]
     pub stats: Vec<PathBuf>,
-    /// Also evaluate a trivial detector fitted on the training normals: `pixel`.
-    #[arg(long)]
-    pub baseline: Option<String>,
-    /// Input side for the baseline when no --stats gives the preprocessing.
-    #[arg(long, default_value_t = 224)]
+    /// Also evaluate a trivial detector fitted on the training normals.
+    #[arg(long, value_enum)]
+    pub baseline: Option<Baseline>,
+    /// The baseline's input side in pixels, 32 to 4096, when no --stats gives the preprocessing.
+    #[arg(long, default_value_t = 224, value_parser = clap::value_parser!(u32).range(32..=4096))]
     pub size: u32,
     /// Evaluate only this class (default: every class the first --stats fitted, or all).
     #[arg(long)]
     pub class: Option<String>,
-    /// Segmentation metrics: `exact` (every distinct score) or `paper` (its 202 thresholds).
-    #[arg(long, default_value = "exact")]
-    pub protocol: String,
+    /// How segmentation metrics are computed: exact (every distinct score is a threshold) or paper (the paper's 202 thresholds).
+    #[arg(long, value_enum, default_value_t = Protocol::Exact)]
+    pub protocol: Protocol,
     /// The report folder (created if missing; its report files are replaced).
     #[arg(long, value_name = "REPORT")]
     pub out: PathBuf,
+}
+
+/// The trivial detectors `eval` can add beside PaDiM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Baseline {
+    /// Per pixel and channel, the training normals' mean and standard deviation.
+    Pixel,
 }
 
 #[derive(Debug, Args)]
@@ -223,10 +235,10 @@ pub enum DataCommand {
     Check {
         /// The data set's root folder.
         root: PathBuf,
-        /// `visa` (read through split_csv/) or `mvtec`; by default `visa`
-        /// when ROOT/split_csv exists, else `mvtec`.
-        #[arg(long)]
-        layout: Option<String>,
+        /// The data set's layout: visa (read through split_csv/) or mvtec;
+        /// by default visa when ROOT/split_csv exists, else mvtec.
+        #[arg(long, value_enum)]
+        layout: Option<SynthLayout>,
     },
 }
 
@@ -289,4 +301,37 @@ pub struct PretrainArgs {
     /// MoCo's queue of negative keys.
     #[arg(long, default_value_t = 65536)]
     pub moco_queue: usize,
+}
+
+/// A whole number of at least `minimum`, checked as the flag is parsed (clap's
+/// own ranges would print an open range's end as 2^64 − 1).
+fn at_least<T: TryFrom<u64>>(
+    minimum: u64,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        let value: u64 = text
+            .parse()
+            .map_err(|_| format!("`{text}` is not a whole number"))?;
+        if value < minimum {
+            return Err(format!("{value} is below the minimum of {minimum}"));
+        }
+        T::try_from(value).map_err(|_| format!("{value} is too large"))
+    }
+}
+
+/// A finite number above 0 (`--width`, `--lr`).
+fn positive_number(text: &str) -> Result<f64, String> {
+    let value = finite_number(text)?;
+    if value > 0.0 {
+        Ok(value)
+    } else {
+        Err(format!("{value} is not above 0"))
+    }
+}
+
+fn finite_number(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() => Ok(value),
+        _ => Err(format!("`{text}` is not a finite number")),
+    }
 }

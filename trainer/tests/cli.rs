@@ -577,6 +577,32 @@ fn padim_and_eval_refuse_bad_inputs_with_clear_errors() {
         "{}",
         stderr(&output)
     );
+    // Unknown and out-of-range values are refused as the flags are parsed.
+    for (args, message) in [
+        (
+            &["padim", "fit", "--batch", "0"][..],
+            "invalid value '0' for '--batch <BATCH>'",
+        ),
+        (
+            &["padim", "fit", "--size", "16"],
+            "invalid value '16' for '--size <SIZE>'",
+        ),
+        (
+            &["padim", "fit", "--backbone", "resnet34"],
+            "invalid value 'resnet34' for '--backbone <BACKBONE>'",
+        ),
+        (
+            &["eval", "--baseline", "mean"],
+            "invalid value 'mean' for '--baseline <BASELINE>'",
+        ),
+        (
+            &["eval", "--protocol", "fast"],
+            "invalid value 'fast' for '--protocol <PROTOCOL>'",
+        ),
+    ] {
+        let output = spotdiff(args);
+        assert!(stderr(&output).contains(message), "{}", stderr(&output));
+    }
 
     std::fs::write(
         root.join("cashew/Data/Images/Normal/0000.JPG"),
@@ -750,7 +776,7 @@ fn export_and_score_refuse_bad_inputs_with_clear_errors() {
         stderr(&output)
     );
     let output = export(&stats, "cashew", &root, "f8", &bundle);
-    assert!(stderr(&output).contains("--precision `f8`: choose `f16` or `f32`"));
+    assert!(stderr(&output).contains("invalid value 'f8' for '--precision <PRECISION>'"));
     // A malformed bundle list is refused, not overwritten.
     write(&dir, "index.json", "[1, 2]");
     let output = export(&stats, "cashew", &root, "f16", &bundle);
