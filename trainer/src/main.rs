@@ -9,7 +9,6 @@ mod dataset;
 mod output;
 mod stats_folder;
 
-use crate::output::say;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -19,9 +18,9 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            esay!("error: {error}");
+            eprintln!("error: {error}");
             for cause in error.chain().skip(1) {
-                esay!("  caused by: {cause}");
+                eprintln!("  caused by: {cause}");
             }
             ExitCode::FAILURE
         }

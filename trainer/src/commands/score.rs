@@ -63,7 +63,7 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
         match score(&detector, &bundle, path, &args.out) {
             Ok(result) => scored.push(result),
             Err(error) => {
-                bar.suspend(|| esay!("{}: {error:#}", path.display()));
+                bar.suspend(|| eprintln!("{}: {error:#}", path.display()));
                 failed.push(Failed {
                     file: path.clone(),
                     error: format!("{error:#}"),
