@@ -11,6 +11,12 @@
 //! cargo bench -p spotdiff-trainer --profile dev --features wgpu --bench pretrain_step -- agree
 //! ```
 
+// The binary's own backend list, so the bench offers exactly the backends
+// the build has; the bench does not check them (`matmul_error`).
+#[allow(dead_code)]
+#[path = "../src/backend.rs"]
+mod backend;
+
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "wgpu")]
@@ -19,11 +25,13 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Args, Parser};
 use indicatif::{ProgressBar, ProgressStyle};
-use spotdiff::augment::Rng;
 use spotdiff::model::ResNetConfig;
 #[cfg(feature = "wgpu")]
 use spotdiff::pretrain::StepLosses;
 use spotdiff::pretrain::{sgd, train_step, HostBatch, MethodKind, PretrainConfig, SimSiam};
+use spotdiff::rng::Rng;
+
+use self::backend::BackendKind;
 
 #[derive(Parser)]
 enum Command {
@@ -56,9 +64,9 @@ struct Shape {
 struct SpeedArgs {
     #[command(flatten)]
     shape: Shape,
-    /// `flex`, or `wgpu` when built with that feature.
-    #[arg(long, default_value = "flex")]
-    backend: String,
+    /// The backend to time: flex, or wgpu / cuda when built with that feature.
+    #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
+    backend: BackendKind,
     #[arg(long, default_value_t = 2)]
     warmup: usize,
     #[arg(long, default_value_t = 10)]
@@ -78,13 +86,12 @@ fn main() -> anyhow::Result<()> {
     // `cargo bench` passes `--bench` to every bench binary.
     let command = Command::parse_from(std::env::args().filter(|argument| argument != "--bench"));
     match command {
-        Command::Speed(args) => match args.backend.as_str() {
-            "flex" => speed::<Autodiff<Flex>>(&args, Default::default()),
+        Command::Speed(args) => match args.backend {
+            BackendKind::Flex => speed::<Autodiff<Flex>>(&args, Default::default()),
             #[cfg(feature = "wgpu")]
-            "wgpu" => speed::<Autodiff<burn::backend::Wgpu>>(&args, Default::default()),
-            other => anyhow::bail!(
-                "--backend `{other}` is not built into this bench: flex, or wgpu with --features wgpu"
-            ),
+            BackendKind::Wgpu => speed::<Autodiff<burn::backend::Wgpu>>(&args, Default::default()),
+            #[cfg(feature = "cuda")]
+            BackendKind::Cuda => speed::<Autodiff<burn::backend::Cuda>>(&args, Default::default()),
         },
         #[cfg(feature = "wgpu")]
         Command::Agree(args) => agree(&args),

@@ -4,9 +4,13 @@
 //! DirectX or WebGPU) and `cuda` come with the cargo features of those names.
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};
+use clap::builder::PossibleValue;
+use serde::{Deserialize, Serialize};
 
-/// A backend this binary can run on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A backend this binary can run on: only the compiled ones exist, so a
+/// `--backend` naming another is refused by the parser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     Flex,
     #[cfg(feature = "wgpu")]
@@ -34,6 +38,16 @@ impl BackendKind {
         }
     }
 
+    fn description(self) -> &'static str {
+        match self {
+            BackendKind::Flex => "burn's pure-Rust CPU backend",
+            #[cfg(feature = "wgpu")]
+            BackendKind::Wgpu => "GPUs through Vulkan, Metal or DirectX",
+            #[cfg(feature = "cuda")]
+            BackendKind::Cuda => "NVIDIA GPUs through CUDA",
+        }
+    }
+
     /// Multiplies two seeded `size`×`size` matrices on this backend's default
     /// device and returns the largest absolute difference from the same
     /// product computed in `f64` on the host.
@@ -45,6 +59,24 @@ impl BackendKind {
             #[cfg(feature = "cuda")]
             BackendKind::Cuda => matmul_error::<burn::backend::Cuda>(size),
         }
+    }
+}
+
+// By hand rather than derived: clap's derive lists every variant without
+// their `cfg` attributes, which does not compile without the features.
+impl clap::ValueEnum for BackendKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        Self::COMPILED
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()).help(self.description()))
+    }
+}
+
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

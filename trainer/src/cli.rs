@@ -3,10 +3,13 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use spotdiff::data::synth::SynthLayout;
+use spotdiff::data::synth::{SynthClass, SynthLayout};
 use spotdiff::data::VisaSplit;
 use spotdiff::eval::Protocol;
 use spotdiff::model::{Backbone, Precision};
+use spotdiff::pretrain::MethodKind;
+
+use crate::backend::BackendKind;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,6 +28,7 @@ pub enum Command {
     ///
     /// FILE is a CSV with a header and the columns `score,label` (label 1 =
     /// anomalous, 0 = normal; other columns are ignored).
+    #[command(after_help = "Example:\n  spotdiff metrics scores.csv --json")]
     Metrics {
         /// The CSV of scores and labels.
         file: PathBuf,
@@ -33,6 +37,7 @@ pub enum Command {
         json: bool,
     },
     /// The supplementary material's AU-PR vs AU-ROC toy example (section B).
+    #[command(after_help = "Example:\n  spotdiff toy --plot figures")]
     Toy {
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -42,8 +47,14 @@ pub enum Command {
         plot: Option<PathBuf>,
     },
     /// List the compute backends built into this binary and check each one on a small product of matrices.
+    #[command(after_help = "Example:\n  spotdiff backends")]
     Backends,
     /// Write the procedural VisA-layout (or MVTec AD-layout) defect data set.
+    ///
+    /// The same seed and settings write byte-identical files.
+    #[command(
+        after_help = "Example:\n  spotdiff synth --out data --seed 7 --size 96 --normals 24 --anomalies 8 --classes cashew,capsules"
+    )]
     Synth(SynthArgs),
     /// Data set tools.
     #[command(subcommand)]
@@ -56,6 +67,9 @@ pub enum Command {
     /// Writes OUT/backbone.safetensors (torchvision names, for `padim fit
     /// --weights`), OUT/run.json (every setting), OUT/log.jsonl (every
     /// step's losses) and OUT/checkpoint/ (each epoch and on Ctrl-C).
+    #[command(
+        after_help = "Example:\n  spotdiff pretrain --data data --out runs/spd --method simsiam --spd-weight 0.1 --width 0.25 --size 64 --epochs 2 --batch 32"
+    )]
     Pretrain(PretrainArgs),
     /// Score every test image with each fitted backbone (and optionally the
     /// per-pixel baseline) and write the paper's tables, scatter plot and curves.
@@ -202,26 +216,26 @@ pub struct SynthArgs {
     /// The folder to create; it must not exist yet, or be empty.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Seed of every random draw: the same seed writes byte-identical files.
+    /// The seed of every random draw: the same seed writes byte-identical files.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Side of the square images, in pixels.
-    #[arg(long, default_value_t = 256)]
+    /// The side of the square images in pixels, 64 to 4096, so the objects have room to be drawn.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(64..=4096))]
     pub size: u32,
-    /// Defect-free images per class.
-    #[arg(long, default_value_t = 200)]
+    /// Defect-free images per class, at least 2 (one to train on, one to test).
+    #[arg(long, default_value_t = 200, value_parser = at_least::<u32>(2))]
     pub normals: u32,
-    /// Defective images per class.
-    #[arg(long, default_value_t = 60)]
+    /// Defective images per class, at least 2 (one to train on, one to test).
+    #[arg(long, default_value_t = 60, value_parser = at_least::<u32>(2))]
     pub anomalies: u32,
-    /// Classes to generate, comma-separated (default: all six).
+    /// The classes to generate, comma-separated; all six when left out.
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
-    pub classes: Vec<String>,
-    /// Folder layout: `visa` (JPEG images, split CSVs) or `mvtec`.
-    #[arg(long, default_value = "visa")]
-    pub layout: String,
-    /// JPEG quality of VisA-layout images.
-    #[arg(long, default_value_t = 92)]
+    pub classes: Vec<SynthClass>,
+    /// The folder layout: VisA's (JPEG images, split CSVs) or MVTec AD's (PNG images).
+    #[arg(long, value_enum, default_value_t = SynthLayout::Visa)]
+    pub layout: SynthLayout,
+    /// The JPEG quality of VisA-layout images, 1 to 100.
+    #[arg(long, default_value_t = 92, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub jpeg_quality: u8,
     /// Also write one contact sheet per class (a PNG grid of examples with the defects outlined) into DIR/contact_sheets/.
     #[arg(long)]
@@ -244,62 +258,62 @@ pub enum DataCommand {
 
 #[derive(Debug, Args)]
 pub struct PretrainArgs {
-    /// `simsiam`, `moco`, `simclr` or `supervised` (on the object classes).
-    #[arg(long, default_value = "simsiam")]
-    pub method: String,
-    /// SPD's weight η in L = L_method + η·L_spd; 0 trains the plain method.
-    #[arg(long, default_value_t = 0.1)]
+    /// The pre-training method; SPD adds its term to any of them.
+    #[arg(long, value_enum, default_value_t = MethodKind::SimSiam)]
+    pub method: MethodKind,
+    /// SPD's weight η in L = L_method + η·L_spd, at least 0; 0 trains the plain method.
+    #[arg(long, default_value_t = 0.1, value_parser = non_negative_number)]
     pub spd_weight: f64,
-    /// `resnet18` or `resnet50`.
-    #[arg(long, default_value = "resnet18")]
-    pub backbone: String,
-    /// Channel width multiplier of the backbone.
-    #[arg(long, default_value_t = 0.25)]
+    /// The backbone architecture.
+    #[arg(long, value_enum, default_value_t = Backbone::Resnet18)]
+    pub backbone: Backbone,
+    /// The backbone's channel width multiplier, above 0 (1 is torchvision's).
+    #[arg(long, default_value_t = 0.25, value_parser = positive_number)]
     pub width: f64,
-    /// Side of the square training views, in pixels.
-    #[arg(long, default_value_t = 64)]
+    /// The side of the square training views in pixels, 16 to 4096.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(16..=4096))]
     pub size: u32,
-    /// Passes over the training images; the cosine schedule spans them all.
-    #[arg(long, default_value_t = 10)]
+    /// Passes over the training images, at least 1; the cosine schedule spans them all.
+    #[arg(long, default_value_t = 10, value_parser = at_least::<u64>(1))]
     pub epochs: u64,
-    /// Images per step (the last incomplete batch of an epoch is dropped).
-    #[arg(long, default_value_t = 32)]
+    /// Images per step, at least 2 per device for batch norm (the last incomplete batch of an epoch is dropped).
+    #[arg(long, default_value_t = 32, value_parser = at_least::<usize>(2))]
     pub batch: usize,
     /// The VisA-layout data set's root folder.
     #[arg(long, value_name = "ROOT")]
     pub data: PathBuf,
     /// The VisA split whose training normals are used.
-    #[arg(long, default_value = "1cls")]
-    pub split: String,
-    /// The run folder (created; must be new unless --resume).
+    #[arg(long, value_enum, default_value_t = VisaSplit::OneClass)]
+    pub split: VisaSplit,
+    /// The run folder (created; it must be new unless --resume is given).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// `flex` (CPU), or `wgpu` / `cuda` when built with those features.
-    #[arg(long, default_value = "flex")]
-    pub backend: String,
-    /// Seed of the initialisation, the epoch orders and every augmentation.
+    /// The compute backend; only those built into this binary are offered.
+    #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
+    pub backend: BackendKind,
+    /// The seed of the initialisation, the epoch orders and every augmentation.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Continue the run in --out from its last checkpoint, with the same settings.
     #[arg(long)]
     pub resume: bool,
-    /// Stop (with a checkpoint) after this many epochs of this invocation;
-    /// the schedule still spans --epochs and --resume continues it.
-    #[arg(long, value_name = "N")]
+    /// Stop (with a checkpoint) after this many epochs of this invocation, at
+    /// least 1; the schedule still spans --epochs and --resume continues it.
+    #[arg(long, value_name = "N", value_parser = at_least::<u64>(1))]
     pub pause_after: Option<u64>,
-    /// Devices to train on, data-parallel with burn's all-reduce: the
-    /// first N GPUs of wgpu or cuda (flex: at most 2 peers sharing the
-    /// CPU). Each takes batch/N images a step.
-    #[arg(long, default_value_t = 1)]
+    /// Devices to train on, at least 1, data-parallel with burn's
+    /// all-reduce: the first N GPUs of wgpu or cuda (flex: at most 2 peers
+    /// sharing the CPU). Each takes batch/N images a step.
+    #[arg(long, default_value_t = 1, value_parser = at_least::<usize>(1))]
     pub devices: usize,
-    /// Base learning rate at batch 256 (default: the method's own; scaled by batch/256).
-    #[arg(long)]
+    /// The base learning rate at batch 256, above 0 (scaled by batch/256); the method's own when left out.
+    #[arg(long, value_parser = positive_number)]
     pub lr: Option<f64>,
-    /// Threads decoding and augmenting images ahead of the training step.
-    #[arg(long, default_value_t = 2)]
+    /// Threads decoding and augmenting images ahead of the training step, at least 1.
+    #[arg(long, default_value_t = 2, value_parser = at_least::<usize>(1))]
     pub workers: usize,
-    /// MoCo's queue of negative keys.
-    #[arg(long, default_value_t = 65536)]
+    /// The length of MoCo's queue of negative keys, at least 1.
+    #[arg(long, default_value_t = 65536, value_parser = at_least::<usize>(1))]
     pub moco_queue: usize,
 }
 
@@ -326,6 +340,16 @@ fn positive_number(text: &str) -> Result<f64, String> {
         Ok(value)
     } else {
         Err(format!("{value} is not above 0"))
+    }
+}
+
+/// A finite number of at least 0 (`--spd-weight`).
+fn non_negative_number(text: &str) -> Result<f64, String> {
+    let value = finite_number(text)?;
+    if value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(format!("{value} is below 0"))
     }
 }
 

@@ -18,6 +18,20 @@ fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).expect("utf-8 output")
 }
 
+/// Asserts that the run failed and said `message` on stderr.
+#[track_caller]
+fn assert_fails_with(output: &Output, message: &str) {
+    let stderr = stderr(output);
+    assert!(
+        !output.status.success(),
+        "succeeded, but should have failed with {message:?}; stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains(message),
+        "stderr lacks {message:?}: {stderr}"
+    );
+}
+
 /// A fresh directory for one test.
 fn temp_dir(test: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(test);
@@ -151,21 +165,14 @@ fn metrics_reports_every_bad_row_by_line() {
     let file = write(&dir, "bad.csv", "score,label\n0.1,0\nx,1\n0.2,yes\ninf,1\n");
     let output = spotdiff(&["metrics", &file]);
     assert_eq!(output.status.code(), Some(1));
-    let message = stderr(&output);
-    assert!(
-        message.contains("bad.csv is not a usable score CSV"),
-        "{message}"
+    assert_fails_with(&output, "bad.csv is not a usable score CSV");
+    assert_fails_with(&output, "3 of 4 rows are bad");
+    assert_fails_with(&output, "line 3: score `x` is not a number");
+    assert_fails_with(
+        &output,
+        "line 4: label `yes` is not 0 (normal) or 1 (anomalous)",
     );
-    assert!(message.contains("3 of 4 rows are bad"), "{message}");
-    assert!(
-        message.contains("line 3: score `x` is not a number"),
-        "{message}"
-    );
-    assert!(
-        message.contains("line 4: label `yes` is not 0 (normal) or 1 (anomalous)"),
-        "{message}"
-    );
-    assert!(message.contains("line 5: score `inf` is inf"), "{message}");
+    assert_fails_with(&output, "line 5: score `inf` is inf");
 }
 
 #[test]
@@ -174,25 +181,20 @@ fn metrics_refuses_a_single_class_and_missing_files() {
     let file = write(&dir, "normal.csv", "label,score\n0,0.3\n0,0.4\n");
     let output = spotdiff(&["metrics", &file]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("all 2 samples are normal"),
-        "{}",
-        stderr(&output)
-    );
+    assert_fails_with(&output, "all 2 samples are normal");
 
     let missing = dir.join("missing.csv");
     let output = spotdiff(&["metrics", missing.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1));
-    let message = stderr(&output);
-    assert!(
-        message.contains("cannot open") && message.contains("missing.csv"),
-        "{message}"
-    );
+    assert_fails_with(&output, "cannot open");
+    assert_fails_with(&output, "missing.csv");
 
     let file = write(&dir, "columns.csv", "prediction,target\n0.1,1\n");
     let output = spotdiff(&["metrics", &file]);
-    assert!(stderr(&output)
-        .contains("the header has no `score` column (found: `prediction`, `target`)"));
+    assert_fails_with(
+        &output,
+        "the header has no `score` column (found: `prediction`, `target`)",
+    );
 }
 
 #[test]
@@ -279,11 +281,7 @@ fn synth_refuses_to_overwrite_and_bad_flags() {
     std::fs::write(dir.join("keep.txt"), "precious").unwrap();
     let output = synth(&dir, "1");
     assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("already exists and is not empty"),
-        "{}",
-        stderr(&output)
-    );
+    assert_fails_with(&output, "already exists and is not empty");
     assert_eq!(
         std::fs::read_to_string(dir.join("keep.txt")).unwrap(),
         "precious"
@@ -291,11 +289,8 @@ fn synth_refuses_to_overwrite_and_bad_flags() {
 
     let out = dir.join("new");
     let output = spotdiff(&["synth", "--out", out.to_str().unwrap(), "--layout", "coco"]);
-    assert!(
-        stderr(&output).contains("unknown layout `coco`; choose `visa` or `mvtec`"),
-        "{}",
-        stderr(&output)
-    );
+    assert_fails_with(&output, "invalid value 'coco' for '--layout <LAYOUT>'");
+    assert_fails_with(&output, "[possible values: visa, mvtec]");
     let output = spotdiff(&[
         "synth",
         "--out",
@@ -303,16 +298,31 @@ fn synth_refuses_to_overwrite_and_bad_flags() {
         "--classes",
         "widget",
     ]);
-    assert!(
-        stderr(&output).contains("--classes:"),
-        "{}",
-        stderr(&output)
+    assert_fails_with(&output, "invalid value 'widget' for '--classes <NAMES>'");
+    assert_fails_with(
+        &output,
+        "[possible values: pcb_green, pcb_blue, capsules, macaroni, cashew, fryum]",
     );
     let output = spotdiff(&["synth", "--out", out.to_str().unwrap(), "--size", "8"]);
-    assert!(
-        stderr(&output).contains("`size` 8 is outside 64..=4096 pixels"),
-        "{}",
-        stderr(&output)
+    assert_fails_with(
+        &output,
+        "invalid value '8' for '--size <SIZE>': 8 is not in 64..=4096",
+    );
+    let output = spotdiff(&[
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--jpeg-quality",
+        "0",
+    ]);
+    assert_fails_with(
+        &output,
+        "invalid value '0' for '--jpeg-quality <JPEG_QUALITY>': 0 is not in 1..=100",
+    );
+    let output = spotdiff(&["synth", "--out", out.to_str().unwrap(), "--normals", "1"]);
+    assert_fails_with(
+        &output,
+        "invalid value '1' for '--normals <NORMALS>': 1 is below the minimum of 2",
     );
     assert!(!out.exists(), "nothing is written for refused settings");
 }
@@ -339,18 +349,10 @@ fn data_check_reports_every_problem_and_fails() {
         report.contains("capsules/Data/Masks/Anomaly/000.png"),
         "{report}"
     );
-    assert!(
-        stderr(&output).contains("problem(s); fix them before training"),
-        "{}",
-        stderr(&output)
-    );
+    assert_fails_with(&output, "problem(s); fix them before training");
 
     let output = spotdiff(&["data", "check", dir.join("absent").to_str().unwrap()]);
-    assert!(
-        stderr(&output).contains("is not a folder"),
-        "{}",
-        stderr(&output)
-    );
+    assert_fails_with(&output, "is not a folder");
 }
 
 /// A tiny one-class data set for the PaDiM and evaluation tests.
@@ -554,11 +556,9 @@ fn padim_and_eval_refuse_bad_inputs_with_clear_errors() {
 
     let output = padim_fit(&root, &dir.join("stats"), "pcb1");
     assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output)
-            .contains("class `pcb1` is not in the data set's 1cls split; it has: cashew"),
-        "{}",
-        stderr(&output)
+    assert_fails_with(
+        &output,
+        "class `pcb1` is not in the data set's 1cls split; it has: cashew",
     );
 
     let missing = dir.join("no_stats");
@@ -572,10 +572,9 @@ fn padim_and_eval_refuse_bad_inputs_with_clear_errors() {
         dir.join("report").to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("no_stats a folder written by `spotdiff padim fit`?"),
-        "{}",
-        stderr(&output)
+    assert_fails_with(
+        &output,
+        "no_stats a folder written by `spotdiff padim fit`?",
     );
     // Unknown and out-of-range values are refused as the flags are parsed.
     for (args, message) in [
@@ -600,8 +599,7 @@ fn padim_and_eval_refuse_bad_inputs_with_clear_errors() {
             "invalid value 'fast' for '--protocol <PROTOCOL>'",
         ),
     ] {
-        let output = spotdiff(args);
-        assert!(stderr(&output).contains(message), "{}", stderr(&output));
+        assert_fails_with(&spotdiff(args), message);
     }
 
     std::fs::write(
@@ -611,12 +609,8 @@ fn padim_and_eval_refuse_bad_inputs_with_clear_errors() {
     .unwrap();
     let output = padim_fit(&root, &dir.join("stats"), "cashew");
     assert_eq!(output.status.code(), Some(1));
-    let message = stderr(&output);
-    assert!(message.contains("failed the data check"), "{message}");
-    assert!(
-        message.contains("cashew/Data/Images/Normal/0000.JPG"),
-        "{message}"
-    );
+    assert_fails_with(&output, "failed the data check");
+    assert_fails_with(&output, "cashew/Data/Images/Normal/0000.JPG");
     let output = spotdiff(&[
         "eval",
         "--data",
@@ -627,7 +621,7 @@ fn padim_and_eval_refuse_bad_inputs_with_clear_errors() {
         dir.join("report").to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("failed the data check"));
+    assert_fails_with(&output, "failed the data check");
 }
 
 /// The test images of the tiny set's 1cls split, as (path, anomalous).
@@ -770,22 +764,14 @@ fn export_and_score_refuse_bad_inputs_with_clear_errors() {
     let bundle = dir.join("cashew.spotdiff");
     let output = export(&stats, "pcb1", &root, "f16", &bundle);
     assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("class `pcb1` was not fitted into"),
-        "{}",
-        stderr(&output)
-    );
+    assert_fails_with(&output, "class `pcb1` was not fitted into");
     let output = export(&stats, "cashew", &root, "f8", &bundle);
-    assert!(stderr(&output).contains("invalid value 'f8' for '--precision <PRECISION>'"));
+    assert_fails_with(&output, "invalid value 'f8' for '--precision <PRECISION>'");
     // A malformed bundle list is refused, not overwritten.
     write(&dir, "index.json", "[1, 2]");
     let output = export(&stats, "cashew", &root, "f16", &bundle);
     assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("index.json is not a bundle list"),
-        "{}",
-        stderr(&output)
-    );
+    assert_fails_with(&output, "index.json is not a bundle list");
     assert_eq!(
         std::fs::read_to_string(dir.join("index.json")).unwrap(),
         "[1, 2]"
@@ -809,12 +795,8 @@ fn export_and_score_refuse_bad_inputs_with_clear_errors() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(1));
-    let message = stderr(&output);
-    assert!(
-        message.contains(&format!("{junk}: not a readable JPEG or PNG")),
-        "{message}"
-    );
-    assert!(message.contains("1 of 2 images could not be scored"));
+    assert_fails_with(&output, &format!("{junk}: not a readable JPEG or PNG"));
+    assert_fails_with(&output, "1 of 2 images could not be scored");
     let csv = std::fs::read_to_string(out.join("scores.csv")).unwrap();
     assert_eq!(csv.lines().count(), 2, "{csv}");
 
@@ -832,9 +814,8 @@ fn export_and_score_refuse_bad_inputs_with_clear_errors() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(1));
-    let message = stderr(&output);
-    assert!(message.contains("is not a usable bundle"), "{message}");
-    assert!(message.contains("checksum does not match"), "{message}");
+    assert_fails_with(&output, "is not a usable bundle");
+    assert_fails_with(&output, "checksum does not match");
 }
 
 #[test]
@@ -880,10 +861,9 @@ fn fitting_another_class_adds_it_to_the_manifest() {
         "3",
     ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("holds statistics fitted with other settings (padim, width)"),
-        "{}",
-        stderr(&output)
+    assert_fails_with(
+        &output,
+        "holds statistics fitted with other settings (padim, width)",
     );
 }
 
@@ -987,16 +967,11 @@ fn pretrain_on_two_devices_resumes_to_the_same_weights() {
         &part,
         &["--method", "moco", "--moco-queue", "16", "--resume"],
     );
-    assert!(
-        stderr(&output).contains("devices: run 2 vs now 1"),
-        "{}",
-        stderr(&output)
-    );
+    assert_fails_with(&output, "devices: run 2 vs now 1");
     let output = pretrain(&root, &dir.join("zero"), &["--devices", "0"]);
-    assert!(
-        stderr(&output).contains("--devices 0: train on at least one device"),
-        "{}",
-        stderr(&output)
+    assert_fails_with(
+        &output,
+        "invalid value '0' for '--devices <DEVICES>': 0 is below the minimum of 1",
     );
     let four = dir.join("four");
     let output = spotdiff(&[
@@ -1010,11 +985,7 @@ fn pretrain_on_two_devices_resumes_to_the_same_weights() {
         "--devices",
         "4",
     ]);
-    assert!(
-        stderr(&output).contains("--devices 4: flex runs at most 2 peers"),
-        "{}",
-        stderr(&output)
-    );
+    assert_fails_with(&output, "--devices 4: flex runs at most 2 peers");
     assert!(!four.exists(), "a refused run leaves no folder");
 }
 
@@ -1098,27 +1069,69 @@ fn pretrain_resumed_equals_uninterrupted() {
     // Refusals: an existing run without --resume, --resume with other flags,
     // a batch the devices cannot share, a bad method.
     let output = pretrain(&root, &full, &[]);
-    assert!(
-        stderr(&output).contains("pass --resume"),
-        "{}",
-        stderr(&output)
-    );
+    assert_fails_with(&output, "pass --resume");
     let output = pretrain(&root, &part, &["--resume", "--spd-weight", "0.2"]);
-    assert!(
-        stderr(&output).contains("the flags differ"),
-        "{}",
-        stderr(&output)
-    );
+    assert_fails_with(&output, "the flags differ");
     let output = pretrain(&root, &dir.join("d"), &["--devices", "3"]);
-    assert!(
-        stderr(&output).contains("--batch 4 on --devices 3: each device takes an equal share"),
-        "{}",
-        stderr(&output)
+    assert_fails_with(
+        &output,
+        "--batch 4 on --devices 3: each device takes an equal share",
     );
     let output = pretrain(&root, &dir.join("m"), &["--method", "byol"]);
-    assert!(
-        stderr(&output).contains("unknown method `byol`"),
-        "{}",
-        stderr(&output)
+    assert_fails_with(&output, "invalid value 'byol' for '--method <METHOD>'");
+    assert_fails_with(
+        &output,
+        "[possible values: simsiam, moco, simclr, supervised]",
     );
+}
+
+/// Flags out of range are refused as they are parsed, naming the flag and
+/// the range, before any file is read or written.
+#[test]
+fn pretrain_refuses_flags_out_of_range() {
+    let dir = temp_dir("pretrain_ranges");
+    let out = dir.join("run");
+    let pretrain = |flag: &str, value: &str| {
+        spotdiff(&[
+            "pretrain",
+            "--data",
+            dir.join("absent").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            &format!("{flag}={value}"),
+        ])
+    };
+    for (flag, value, problem) in [
+        ("--batch", "0", "0 is below the minimum of 2"),
+        ("--batch", "1", "1 is below the minimum of 2"),
+        ("--epochs", "0", "0 is below the minimum of 1"),
+        ("--workers", "0", "0 is below the minimum of 1"),
+        ("--moco-queue", "0", "0 is below the minimum of 1"),
+        ("--pause-after", "0", "0 is below the minimum of 1"),
+        ("--size", "8", "8 is not in 16..=4096"),
+        ("--width", "0", "0 is not above 0"),
+        ("--lr", "-0.1", "-0.1 is not above 0"),
+        ("--lr", "nan", "`nan` is not a finite number"),
+        ("--spd-weight", "-1", "-1 is below 0"),
+        (
+            "--backbone",
+            "resnet34",
+            "[possible values: resnet18, resnet50]",
+        ),
+        (
+            "--split",
+            "3cls",
+            "[possible values: 1cls, 2cls_highshot, 2cls_fewshot, 2cls_5shot, 2cls_10shot]",
+        ),
+    ] {
+        let output = pretrain(flag, value);
+        assert_fails_with(&output, &format!("invalid value '{value}' for '{flag} <"));
+        assert_fails_with(&output, problem);
+    }
+    #[cfg(not(feature = "cuda"))]
+    assert_fails_with(
+        &pretrain("--backend", "cuda"),
+        "invalid value 'cuda' for '--backend <BACKEND>'",
+    );
+    assert!(!out.exists(), "a refused run leaves no folder");
 }

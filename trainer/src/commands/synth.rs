@@ -6,9 +6,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use spotdiff::data::synth::{contact_sheet, SynthClass, SynthConfig, SynthLayout};
 use spotdiff::data::{read_mvtec, read_visa, DirSource, Sink, SizeLimit, SourceError, VisaSplit};
 
+use crate::cli::SynthArgs;
 use crate::dataset::resolve_layout;
 use crate::output::write_atomically;
-use crate::cli::SynthArgs;
 
 /// Tiles per contact-sheet row, rows (one of normals, the rest anomalies), tile side.
 const SHEET: (u32, u32, u32) = (6, 3, 128);
@@ -28,20 +28,11 @@ impl Sink for ProgressSink {
 }
 
 pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
-    let layout: SynthLayout = args
-        .layout
-        .parse()
-        .map_err(|m: String| anyhow::anyhow!(m))?;
+    let layout = args.layout;
     let classes = if args.classes.is_empty() {
         SynthClass::ALL.to_vec()
     } else {
-        args.classes
-            .iter()
-            .map(|name| {
-                name.parse::<SynthClass>()
-                    .map_err(|m| anyhow::anyhow!("--classes: {m}"))
-            })
-            .collect::<anyhow::Result<_>>()?
+        args.classes.clone()
     };
     let config = SynthConfig {
         seed: args.seed,

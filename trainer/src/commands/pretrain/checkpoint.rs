@@ -27,6 +27,24 @@ pub struct Position {
     pub step: u64,
 }
 
+impl Position {
+    /// A new run's.
+    pub const START: Position = Position {
+        epoch: 0,
+        batch: 0,
+        step: 0,
+    };
+
+    /// The first batch of the next epoch.
+    pub fn next_epoch(self) -> Position {
+        Position {
+            epoch: self.epoch + 1,
+            batch: 0,
+            step: self.step,
+        }
+    }
+}
+
 fn recorder() -> BinBytesRecorder<FullPrecisionSettings> {
     BinBytesRecorder::default()
 }

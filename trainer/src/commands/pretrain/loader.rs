@@ -31,7 +31,7 @@ pub struct Loader {
 }
 
 impl Loader {
-    /// Starts `workers` threads for batches `first..end` of `epoch`, whose
+    /// Starts `workers` (at least 1) threads for batches `first..end` of `epoch`, whose
     /// image order is `order` (indices into the set).
     pub fn start(
         set: &Arc<TrainingSet>,
@@ -42,7 +42,6 @@ impl Loader {
         (first, end): (usize, usize),
         workers: usize,
     ) -> Self {
-        let workers = workers.max(1);
         let mut queues = Vec::new();
         let mut handles = Vec::new();
         for worker in 0..workers {

@@ -8,44 +8,44 @@
 mod checkpoint;
 mod loader;
 mod parallel;
+mod progress;
+mod stop;
 
-use crate::output::say;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::{AutodiffBackend, BackendTypes};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use spotdiff::data::{Label, Split};
+use spotdiff::model::Backbone;
 use spotdiff::pretrain::{
-    cosine_learning_rate, epoch_order, sgd, train_step, MethodKind, Moco, Pretrain, PretrainConfig,
+    cosine_learning_rate, epoch_order, sgd, MethodKind, Moco, Pretrain, PretrainConfig,
     PretrainError, SimClr, SimSiam, Supervised, ViewBuilder, MOMENTUM, WEIGHT_DECAY,
 };
 
 use self::checkpoint::Position;
 use self::loader::{Loader, TrainingSet};
-use self::parallel::Team;
-use super::data::open_checked_visa;
-use super::padim::{backbone_config, BACKBONE_FILE};
-use crate::output::write_atomically;
+use self::parallel::Devices;
+use self::progress::Progress;
+use self::stop::Stop;
+use crate::backend::BackendKind;
 use crate::cli::PretrainArgs;
+use crate::dataset::open_checked_visa;
+use crate::output::{say, write_atomically};
+use crate::stats_folder::BACKBONE_FILE;
 
 /// Version of the run folder's layout and manifest.
 const MANIFEST_VERSION: u32 = 1;
 const MANIFEST: &str = "run.json";
-const LOG: &str = "log.jsonl";
 
 /// Everything that decides a run's result; `--resume` requires the same.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
     pub model: PretrainConfig,
-    /// `resnet18` or `resnet50`.
-    pub backbone: String,
+    pub backbone: Backbone,
     pub size: u32,
     pub epochs: u64,
     pub batch: usize,
@@ -59,7 +59,7 @@ pub struct Settings {
     /// The data set's root as given.
     pub data: PathBuf,
     pub split: String,
-    pub backend: String,
+    pub backend: BackendKind,
     /// Data-parallel devices, each taking `batch / devices` images a step;
     /// absent in runs of version 1 made before `--devices`, which used one.
     #[serde(default = "one_device")]
@@ -81,17 +81,6 @@ pub struct Manifest {
     /// Training images per epoch (before dropping the last incomplete batch).
     pub images: usize,
     pub backbone_file: String,
-}
-
-/// One line of `log.jsonl`.
-#[derive(Debug, Serialize)]
-struct LogLine {
-    epoch: u64,
-    step: u64,
-    lr: f64,
-    method_loss: f64,
-    spd_loss: Option<f64>,
-    total: f64,
 }
 
 /// The resolved command line.
@@ -118,17 +107,17 @@ impl Plan {
 pub fn run(args: &PretrainArgs) -> anyhow::Result<()> {
     let plan = resolve(args)?;
     let count = args.devices;
-    match args.backend.as_str() {
+    match args.backend {
         // The peers share the one CPU device (which two keep busier than
         // one). burn's all-reduce sums the peers of one device in hash-map
         // order, which only for two cannot change the result.
-        "flex" if count > 2 => anyhow::bail!(
+        BackendKind::Flex if count > 2 => anyhow::bail!(
             "--devices {count}: flex runs at most 2 peers (on the one CPU, to test data \
              parallelism); use wgpu or cuda for more devices"
         ),
-        "flex" => on_backend::<Autodiff<Flex>>(&plan, vec![Default::default(); count]),
+        BackendKind::Flex => on_backend::<Autodiff<Flex>>(&plan, vec![Default::default(); count]),
         #[cfg(feature = "wgpu")]
-        "wgpu" => {
+        BackendKind::Wgpu => {
             use burn::backend::wgpu::{Wgpu, WgpuDevice};
             use burn::tensor::backend::Backend;
             let devices = if count == 1 {
@@ -146,20 +135,12 @@ pub fn run(args: &PretrainArgs) -> anyhow::Result<()> {
             on_backend::<Autodiff<Wgpu>>(&plan, devices)
         }
         #[cfg(feature = "cuda")]
-        "cuda" => {
+        BackendKind::Cuda => {
             use burn::backend::cuda::{Cuda, CudaDevice};
             use burn::tensor::backend::Backend;
             check_device_count("cuda", "GPUs", <Cuda as Backend>::device_count(0), count)?;
             on_backend::<Autodiff<Cuda>>(&plan, (0..count).map(CudaDevice::new).collect())
         }
-        other => anyhow::bail!(
-            "--backend `{other}` is not built into this binary: choose {}",
-            crate::backend::BackendKind::COMPILED
-                .iter()
-                .map(|b| b.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
     }
 }
 
@@ -176,16 +157,11 @@ fn check_device_count(
     Ok(())
 }
 
-/// Checks every flag and the data set before any work (the devices are
-/// checked by [`run`], then the run folder is prepared).
+/// Checks what the flags' own ranges cannot (the batch against the
+/// devices, the model, the data set) before any work; the devices are
+/// checked by [`run`], then the run folder is prepared.
 fn resolve(args: &PretrainArgs) -> anyhow::Result<Plan> {
-    let method: MethodKind = args
-        .method
-        .parse()
-        .map_err(|m: String| anyhow::anyhow!("--method: {m}"))?;
-    if args.devices == 0 {
-        anyhow::bail!("--devices 0: train on at least one device");
-    }
+    let method = args.method;
     if args.batch < 2 * args.devices || !args.batch.is_multiple_of(args.devices) {
         anyhow::bail!(
             "--batch {} on --devices {}: each device takes an equal share of the batch, and \
@@ -194,25 +170,8 @@ fn resolve(args: &PretrainArgs) -> anyhow::Result<Plan> {
             args.devices
         );
     }
-    if args.epochs == 0 {
-        anyhow::bail!("--epochs 0: train for at least one epoch");
-    }
-    if !(16..=4096).contains(&args.size) {
-        anyhow::bail!("--size {}: choose a side of 16 to 4096 pixels", args.size);
-    }
-    if let Some(lr) = args.lr {
-        if !(lr.is_finite() && lr > 0.0) {
-            anyhow::bail!("--lr {lr}: the base learning rate must be a positive number");
-        }
-    }
-    if args.pause_after == Some(0) {
-        anyhow::bail!("--pause-after 0: pause after at least one epoch");
-    }
-    if !matches!(args.backend.as_str(), "flex" | "wgpu" | "cuda") {
-        anyhow::bail!("--backend `{}`: choose flex, wgpu or cuda", args.backend);
-    }
-    let backbone = backbone_config(&args.backbone, args.width)?;
-    let data = open_checked_visa(&args.data, &args.split)?;
+    let backbone = args.backbone.config(args.width);
+    let data = open_checked_visa(&args.data, args.split)?;
     let classes: Vec<String> = data.classes(None)?;
     let samples: Vec<_> = data
         .dataset
@@ -244,18 +203,7 @@ fn resolve(args: &PretrainArgs) -> anyhow::Result<Plan> {
         .with_spd_weight(args.spd_weight)
         .with_classes(classes.len())
         .with_moco_queue(args.moco_queue);
-    model.check().map_err(|e| match e {
-        PretrainError::Setting {
-            field: "spd_weight",
-            ..
-        } => {
-            anyhow::anyhow!(
-                "--spd-weight {}: use a weight >= 0 (the seed: 0.1)",
-                args.spd_weight
-            )
-        }
-        other => anyhow::Error::new(other),
-    })?;
+    model.check()?;
     let builder = ViewBuilder::new(method, args.size, model.uses_spd(), args.seed)?;
     let base_lr = args.lr.unwrap_or(method.base_learning_rate());
     let manifest = Manifest {
@@ -263,7 +211,7 @@ fn resolve(args: &PretrainArgs) -> anyhow::Result<Plan> {
         generator: format!("spotdiff {}", env!("CARGO_PKG_VERSION")),
         settings: Settings {
             model,
-            backbone: args.backbone.clone(),
+            backbone: args.backbone,
             size: args.size,
             epochs: args.epochs,
             batch: args.batch,
@@ -274,7 +222,7 @@ fn resolve(args: &PretrainArgs) -> anyhow::Result<Plan> {
             seed: args.seed,
             data: args.data.clone(),
             split: data.split.to_string(),
-            backend: args.backend.clone(),
+            backend: args.backend,
             devices: args.devices,
         },
         classes,
@@ -387,44 +335,14 @@ fn train<B: AutodiffBackend, M: Pretrain<B> + 'static>(
     let (mut model, mut optimizer, start) = if plan.resume {
         checkpoint::load(&plan.out, model, optimizer, device)?
     } else {
-        (
-            model,
-            optimizer,
-            Position {
-                epoch: 0,
-                batch: 0,
-                step: 0,
-            },
-        )
+        (model, optimizer, Position::START)
     };
-    let mut log = open_log(&plan.out, start.step)?;
-    let team = match devices.len() {
-        1 => None,
-        _ => Some(Team::start(
-            devices,
-            &model,
-            &optimizer,
-            settings.model.spd_weight,
-        )?),
-    };
-
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&interrupted);
-    // A second handler cannot be set in the same process; training then
-    // simply stops at Ctrl-C without a final checkpoint.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-
     let batches = plan.batches_per_epoch();
     let total_steps = settings.epochs * batches as u64;
-    let bar = ProgressBar::new(total_steps);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} steps, ETA {eta}")
-            .expect("the progress template is valid"),
-    );
-    bar.set_position(start.step);
+    let team = Devices::start(devices, &model, &optimizer, settings.model.spd_weight)?;
+    let mut progress = Progress::start(&plan.out, start.step, total_steps, settings.batch)?;
+    let mut stop = Stop::install(plan.pause_after);
     let mut position = start;
-    let mut epochs_run = 0;
-    let training = Instant::now();
     while position.epoch < settings.epochs {
         let order = Arc::new(epoch_order(
             settings.seed,
@@ -444,16 +362,7 @@ fn train<B: AutodiffBackend, M: Pretrain<B> + 'static>(
             let started = Instant::now();
             let host = host?;
             let lr = cosine_learning_rate(settings.peak_lr, position.step, total_steps);
-            let (next, losses) = match &team {
-                None => train_step(
-                    model,
-                    &mut optimizer,
-                    &host.to_device::<B>(device),
-                    settings.model.spd_weight,
-                    lr,
-                ),
-                Some(team) => team.step(model, &mut optimizer, &host, device, lr)?,
-            };
+            let (next, losses) = team.step(model, &mut optimizer, &host, lr)?;
             model = next;
             if !losses.total.is_finite() {
                 anyhow::bail!(
@@ -463,27 +372,11 @@ fn train<B: AutodiffBackend, M: Pretrain<B> + 'static>(
                     settings.base_lr
                 );
             }
-            let line = LogLine {
-                epoch: position.epoch,
-                step: position.step,
-                lr,
-                method_loss: losses.method,
-                spd_loss: losses.spd,
-                total: losses.total,
-            };
-            writeln!(log, "{}", serde_json::to_string(&line)?)
-                .with_context(|| format!("cannot append to {}", plan.out.join(LOG).display()))?;
+            progress.step(position, lr, &losses, started)?;
             position.step += 1;
             position.batch += 1;
-            let rate = settings.batch as f64 / started.elapsed().as_secs_f64();
-            bar.set_message(format!(
-                "epoch {} loss {:.4}, {rate:.1} images/s",
-                position.epoch + 1,
-                losses.total
-            ));
-            bar.inc(1);
-            if interrupted.load(Ordering::SeqCst) {
-                bar.abandon();
+            if stop.interrupted() {
+                progress.abandon();
                 checkpoint::save(&plan.out, &model, &optimizer, position)?;
                 anyhow::bail!(
                     "interrupted at step {}; checkpoint saved in {}: continue with --resume",
@@ -492,35 +385,21 @@ fn train<B: AutodiffBackend, M: Pretrain<B> + 'static>(
                 );
             }
         }
-        position = Position {
-            epoch: position.epoch + 1,
-            batch: 0,
-            step: position.step,
-        };
+        position = position.next_epoch();
         checkpoint::save(&plan.out, &model, &optimizer, position)?;
-        epochs_run += 1;
-        if plan.pause_after == Some(epochs_run) && position.epoch < settings.epochs {
-            bar.abandon();
-            if let Some(team) = team {
-                team.finish::<B>()?;
-            }
+        if stop.pause_after_epoch(position.epoch, settings.epochs) {
+            progress.abandon();
+            team.finish()?;
             say!(
                 "paused after epoch {} of {}; continue with --resume",
-                position.epoch, settings.epochs
+                position.epoch,
+                settings.epochs
             );
             return Ok(());
         }
     }
-    bar.finish();
-    if let Some(team) = team {
-        team.finish::<B>()?;
-    }
-    let images = (position.step - start.step) as f64 * settings.batch as f64;
-    let seconds = training.elapsed().as_secs_f64();
-    say!(
-        "{images} images in {seconds:.1} s: {:.1} images/s (loading overlapped)",
-        images / seconds
-    );
+    team.finish()?;
+    progress.finish(position.step);
     let path = plan.out.join(BACKBONE_FILE);
     write_atomically(&path, &model.backbone().to_safetensors()?)?;
     say!(
@@ -533,23 +412,4 @@ fn train<B: AutodiffBackend, M: Pretrain<B> + 'static>(
         settings.model.backbone.width
     );
     Ok(())
-}
-
-/// The step log, keeping only the steps before `step` (a resumed run
-/// repeats those after its checkpoint).
-fn open_log(out: &Path, step: u64) -> anyhow::Result<std::fs::File> {
-    let path = out.join(LOG);
-    let kept: String = match std::fs::read_to_string(&path) {
-        Ok(text) => text
-            .lines()
-            .take(step as usize)
-            .map(|line| format!("{line}\n"))
-            .collect(),
-        Err(_) => String::new(),
-    };
-    write_atomically(&path, kept.as_bytes())?;
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))
 }

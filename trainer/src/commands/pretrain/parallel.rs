@@ -18,9 +18,77 @@ use burn::collective::{
 use burn::optim::Optimizer;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorPrimitive};
-use spotdiff::pretrain::{apply_step, step_gradients, Batch, HostBatch, Pretrain, StepLosses};
+use spotdiff::pretrain::{
+    apply_step, step_gradients, train_step, Batch, HostBatch, Pretrain, StepLosses,
+};
 
 use super::checkpoint::optimizer_on;
+
+/// Where each step runs: on the one device, or sharded over a [`Team`].
+pub struct Devices<'a, B: AutodiffBackend> {
+    first: &'a B::Device,
+    spd_weight: f64,
+    team: Option<Team>,
+}
+
+impl<'a, B: AutodiffBackend> Devices<'a, B> {
+    /// One device trains alone; several start a team from copies of
+    /// `model` and `optimizer`, the caller on `devices[0]`.
+    pub fn start<M, O>(
+        devices: &'a [B::Device],
+        model: &M,
+        optimizer: &O,
+        spd_weight: f64,
+    ) -> anyhow::Result<Self>
+    where
+        M: Pretrain<B> + 'static,
+        O: Optimizer<M, B> + 'static,
+    {
+        let team = match devices.len() {
+            1 => None,
+            _ => Some(Team::start::<B, M, O>(
+                devices, model, optimizer, spd_weight,
+            )?),
+        };
+        Ok(Devices {
+            first: &devices[0],
+            spd_weight,
+            team,
+        })
+    }
+
+    /// One step on `batch` at learning rate `lr`.
+    pub fn step<M, O>(
+        &self,
+        model: M,
+        optimizer: &mut O,
+        batch: &HostBatch,
+        lr: f64,
+    ) -> anyhow::Result<(M, StepLosses)>
+    where
+        M: Pretrain<B>,
+        O: Optimizer<M, B>,
+    {
+        match &self.team {
+            None => Ok(train_step(
+                model,
+                optimizer,
+                &batch.to_device::<B>(self.first),
+                self.spd_weight,
+                lr,
+            )),
+            Some(team) => team.step(model, optimizer, batch, self.first, lr),
+        }
+    }
+
+    /// Ends training; a team's peers leave the collective.
+    pub fn finish(self) -> anyhow::Result<()> {
+        match self.team {
+            None => Ok(()),
+            Some(team) => team.finish::<B>(),
+        }
+    }
+}
 
 /// One device's place in the collective.
 pub struct Peer {
@@ -118,7 +186,7 @@ struct Helper {
 }
 
 /// Peer 0 (the caller) with peers 1.. on their own threads.
-pub struct Team {
+struct Team {
     peer: Peer,
     helpers: Vec<Helper>,
     spd_weight: f64,
@@ -289,10 +357,10 @@ mod tests {
     use burn::module::{Module, ModuleVisitor, Param};
     use burn::optim::GradientsParams;
     use burn::tensor::backend::{Backend, BackendTypes};
-    use spotdiff::augment::Rng;
     use spotdiff::data::RgbImage;
     use spotdiff::model::ResNetConfig;
     use spotdiff::pretrain::{sgd, MethodKind, Moco, PretrainConfig, StepGradients, ViewBuilder};
+    use spotdiff::rng::Rng;
 
     use super::*;
 
