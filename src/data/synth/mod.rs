@@ -54,17 +54,6 @@ pub enum SynthLayout {
     Mvtec,
 }
 
-impl std::str::FromStr for SynthLayout {
-    type Err = String;
-    fn from_str(name: &str) -> Result<Self, String> {
-        match name {
-            "visa" => Ok(SynthLayout::Visa),
-            "mvtec" => Ok(SynthLayout::Mvtec),
-            _ => Err(format!("unknown layout `{name}`; choose `visa` or `mvtec`")),
-        }
-    }
-}
-
 /// Unchecked generator settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SynthConfig {
@@ -400,16 +389,6 @@ mod tests {
         assert_eq!(share(60, 6), 36);
         assert_eq!(share(5, 6), 3);
         assert_eq!(share(2, 9), 1);
-    }
-
-    #[test]
-    fn layouts_parse() {
-        assert_eq!("mvtec".parse(), Ok(SynthLayout::Mvtec));
-        assert_eq!("visa".parse(), Ok(SynthLayout::Visa));
-        assert!("coco"
-            .parse::<SynthLayout>()
-            .unwrap_err()
-            .contains("`visa` or `mvtec`"));
     }
 
     #[test]
