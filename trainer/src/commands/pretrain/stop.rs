@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// The Ctrl-C flag and the epochs this invocation may still run.
 pub struct Stop {
     interrupted: Arc<AtomicBool>,
     pause_after: Option<u64>,
