@@ -325,7 +325,7 @@ fn csv_text(header: &[String], cells: &[String]) -> Result<String, String> {
     if header.is_empty() {
         return Err("the CSV needs at least one column".into());
     }
-    if cells.len() % header.len() != 0 {
+    if !cells.len().is_multiple_of(header.len()) {
         return Err(format!(
             "{} cells do not fill rows of {} columns",
             cells.len(),
