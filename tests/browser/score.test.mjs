@@ -145,6 +145,23 @@ for (const backend of ['webgpu', 'cpu']) {
   });
 }
 
+test('the CSV download quotes a name with a comma and a quote', async () => {
+  const { page, errors } = await openScorePage(contexts.cpu);
+  await loadBundle(page);
+  const [first] = expected;
+  const name = 'a,"b".JPG';
+  await page.setInputFiles('#image-files', { name, mimeType: 'image/jpeg', buffer: await readFile(join(FIXTURE, first.file)) });
+  await waitIdle(page);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
+  const text = await readFile(await download.path(), 'utf8');
+  const [score] = await page.$$eval('#results tbody tr', (rows) => rows.map((row) => row.cells[1].dataset.score));
+  const shownThreshold = await page.getAttribute('[data-testid=model-info]', 'data-threshold');
+  // RFC 4180 by hand: the field in quotes, its quotes doubled; an empty error column.
+  assert.equal(text, `image,score,threshold,anomalous,error\n"a,""b"".JPG",${score},${shownThreshold},${first.anomalous},\n`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('masks give image- and pixel-level metrics computed in wasm', async () => {
   const { page } = await openScorePage(contexts.cpu);
   await loadBundle(page);
