@@ -514,6 +514,7 @@ function wire() {
 async function main() {
   wire();
   await loadWasm();
+  $('opacity').value = String(wasm.defaultOpacity());
   state.webgpuAdapter = await detectWebGpu();
   state.backend = state.webgpuAdapter ? 'webgpu' : 'cpu';
   showBackend();

@@ -10,5 +10,5 @@ mod toy;
 
 pub use evaluation::Evaluation;
 pub use metrics::binary_metrics;
-pub use scoring::{csv_table_of, score_overlay, Scored, Scorer};
+pub use scoring::{csv_table_of, default_opacity, score_overlay, Scored, Scorer};
 pub use toy::{compare_toy_models, seed_toy_models};

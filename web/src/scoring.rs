@@ -17,7 +17,7 @@ use spotdiff::bundle::Bundle;
 use spotdiff::data::{decode_mask, decode_rgb_f32, RgbImage, SizeLimit};
 use spotdiff::eval::{Detection, Detector};
 use spotdiff::padim::{MapSize, ScoreMap};
-use spotdiff::report::{csv_table, overlay};
+use spotdiff::report::{csv_table, overlay, DEFAULT_OPACITY};
 use wasm_bindgen::prelude::*;
 
 #[cfg(target_family = "wasm")]
@@ -261,6 +261,13 @@ impl Scored {
     pub fn rgba(&self) -> Vec<u8> {
         self.rgba.clone()
     }
+}
+
+/// The overlay's opacity when nobody has moved the page's slider: the one
+/// `spotdiff score` draws its PNGs with.
+#[wasm_bindgen(js_name = defaultOpacity)]
+pub fn default_opacity() -> f32 {
+    DEFAULT_OPACITY
 }
 
 /// A scored view (`rgba`, as [`Scored::rgba`] gives it; alpha ignored) with
