@@ -56,7 +56,7 @@ pub enum Command {
         after_help = "Example:\n  spotdiff synth --out data --seed 7 --size 96 --normals 24 --anomalies 8 --classes cashew,capsules"
     )]
     Synth(SynthArgs),
-    /// Data set tools.
+    /// Data set tools: `data check` reports every problem of a data set.
     #[command(subcommand)]
     Data(DataCommand),
     /// PaDiM: fit per-class statistics on a backbone's features of the training normals.
@@ -73,6 +73,9 @@ pub enum Command {
     Pretrain(PretrainArgs),
     /// Score every test image with each fitted backbone (and optionally the
     /// per-pixel baseline) and write the paper's tables, scatter plot and curves.
+    #[command(
+        after_help = "Example:\n  spotdiff eval --data data --stats stats/simsiam --stats stats/simsiam_spd --baseline pixel --out report"
+    )]
     Eval(EvalArgs),
     /// Pack one class of a `padim fit` folder into a single browser bundle
     /// (trunk weights, PaDiM statistics, preprocessing, threshold).
@@ -80,9 +83,15 @@ pub enum Command {
     /// The threshold is the max-F1 threshold of the bundle's own image scores
     /// on the test images of --threshold-split (held out: PaDiM fits on the
     /// training normals only).
+    #[command(
+        after_help = "Example:\n  spotdiff export --stats stats/simsiam_spd --class cashew --data data --out www/models/cashew.spotdiff"
+    )]
     Export(ExportArgs),
     /// Score images with a bundle: a heat-map overlay PNG per image, and
     /// scores.csv and scores.json with each score and decision.
+    #[command(
+        after_help = "Example:\n  spotdiff score --bundle www/models/cashew.spotdiff --out scored photos/*.JPG"
+    )]
     Score(ScoreArgs),
 }
 
@@ -127,6 +136,9 @@ pub struct ScoreArgs {
 #[derive(Debug, Subcommand)]
 pub enum PadimCommand {
     /// Fit PaDiM per class and write DIR/<class>.padim, DIR/backbone.safetensors and DIR/manifest.json.
+    #[command(
+        after_help = "Example:\n  spotdiff padim fit --data data --all --weights runs/spd/backbone.safetensors --width 0.25 --size 128 --out stats/spd"
+    )]
     Fit(PadimFitArgs),
 }
 
@@ -246,6 +258,7 @@ pub struct SynthArgs {
 pub enum DataCommand {
     /// Report every problem of a data set in one run: missing or undecodable
     /// files, masks of the wrong size, bad CSV rows, oversized images.
+    #[command(after_help = "Example:\n  spotdiff data check data")]
     Check {
         /// The data set's root folder.
         root: PathBuf,
