@@ -8,16 +8,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use burn::backend::Flex;
-use spotdiff::data::{Preprocess, PreprocessConfig, Sample, SizeLimit, Split};
+use spotdiff::data::{Preprocess, PreprocessConfig, SizeLimit, Split};
 use spotdiff::eval::{
-    evaluate_class, load_preprocessed, ClassEvaluation, ClassImages, ClassMetrics, ClassSummary,
+    evaluate_class, load_preprocessed, ClassEvaluation, ClassImages, ClassSummary,
     Detector as Padim, PixelBaseline,
 };
 use spotdiff::model::ResNetTrunk;
 use spotdiff::padim::ScoreMap;
-use spotdiff::plot::{self, Panel, Series, Style};
 use spotdiff::report::{
-    encode_png, grid, heat_map, mask_picture, scatter_plot, ClassResult, ResultTable, Scores, Task,
+    curves_figure, encode_png, panel_rows, scatter_plot, segmentation_panel, ClassResult,
+    ResultTable, Task,
 };
 
 use crate::cli::{Baseline, EvalArgs};
@@ -137,42 +137,22 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 metrics.segmentation.aupr,
                 metrics.pro.au_pro
             );
-            results.push(ClassResult {
-                class: class.clone(),
-                backbone: detector.name().to_string(),
-                classification: Scores {
-                    aupr: metrics.classification.aupr,
-                    auroc: metrics.classification.auroc,
-                },
-                segmentation: Scores {
-                    aupr: metrics.segmentation.aupr,
-                    auroc: metrics.segmentation.auroc,
-                },
-            });
+            results.push(ClassResult::new(class, detector.name(), &metrics));
             details.push(ClassSummary::new(class, detector.name(), &metrics));
             per_class.push((detector.name().to_string(), metrics));
             panel_maps.push(kept_maps);
         }
-        write_curves(&args.out, class, &per_class)?;
+        write_atomically(
+            &args.out.join("curves").join(format!("{class}.svg")),
+            curves_figure(class, &per_class).as_bytes(),
+        )?;
         write_panels(&args.out, &data, class, &detectors, &panel_maps)?;
     }
     write_report(&args.out, &results, &details)
 }
 
-/// Anomalous test images shown per class in the segmentation panels.
-const PANEL_ROWS: usize = 4;
-
-/// The test images of a class the panels show: its first anomalies, by index
-/// into the class's test samples.
-fn panel_samples(tests: &[&Sample]) -> Vec<usize> {
-    (0..tests.len())
-        .filter(|&i| tests[i].label.is_anomaly())
-        .take(PANEL_ROWS)
-        .collect()
-}
-
 /// One detector's evaluation of one class's test images, keeping the anomaly
-/// maps of the [`panel_samples`]; the pixel baseline is fitted on the class's
+/// maps of the images the panels show; the pixel baseline is fitted on the class's
 /// training normals first.
 fn evaluate(
     detector: &Detector,
@@ -183,7 +163,7 @@ fn evaluate(
 ) -> anyhow::Result<ClassEvaluation> {
     let tests = data.samples(class, Split::Test);
     let test_images = ClassImages::new(&tests, &data.source, args.data.batch);
-    let shown = panel_samples(&tests);
+    let shown = panel_rows(tests.iter().map(|s| s.label.is_anomaly()));
     let bar = image_bar(tests.len(), format!("{class} {}", detector.name()));
     let mut progress = |done: usize| bar.inc(done as u64);
     let evaluation = match detector {
@@ -224,9 +204,8 @@ fn evaluate(
     Ok(evaluation)
 }
 
-/// The paper's Fig. 12 for one class: a row per shown anomaly; columns the
-/// image, its ground truth and each detector's heat map, every detector's
-/// maps drawn on one colour scale (their minimum to their maximum).
+/// The paper's Fig. 12 for one class (`report::segmentation_panel`), when
+/// every detector scores the same input size.
 fn write_panels(
     out: &Path,
     data: &CheckedVisa,
@@ -250,32 +229,23 @@ fn write_panels(
         return Ok(());
     }
     let tests = data.samples(class, Split::Test);
-    let scales: Vec<(f32, f32)> = maps
-        .iter()
-        .map(|maps| {
-            let values = maps.iter().flat_map(|m| m.values().iter().copied());
-            values.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
-                (lo.min(v), hi.max(v))
-            })
-        })
-        .collect();
-    let mut rows = Vec::new();
-    for (row, index) in panel_samples(&tests).into_iter().enumerate() {
+    let mut images = Vec::new();
+    let mut masks = Vec::new();
+    for index in panel_rows(tests.iter().map(|s| s.label.is_anomaly())) {
         let item = load_preprocessed(
             tests[index],
             &data.source,
             preprocess,
             &SizeLimit::default(),
         )?;
-        let mut pictures = vec![preprocess.to_rgb8(&item.image), mask_picture(&item.mask)];
-        for (detector_maps, &(low, high)) in maps.iter().zip(&scales) {
-            pictures.push(heat_map(&detector_maps[row], low, high));
-        }
-        rows.push(pictures);
+        images.push(preprocess.to_rgb8(&item.image));
+        masks.push(item.mask);
     }
-    if rows.is_empty() {
+    if images.is_empty() {
         return Ok(());
     }
+    let masks: Vec<_> = masks.iter().collect();
+    let panel = segmentation_panel(&images, &masks, maps)?;
     std::fs::create_dir_all(out.join("panels"))
         .with_context(|| format!("cannot create {}", out.join("panels").display()))?;
     let columns = ["image", "ground truth"]
@@ -285,52 +255,10 @@ fn write_panels(
         .join(", ");
     write_atomically(
         &out.join("panels").join(format!("{class}.png")),
-        &encode_png(&grid(&rows, 4)?)?,
+        &encode_png(&panel)?,
     )?;
     say!("{class}: segmentation panels, columns {columns}");
     Ok(())
-}
-
-/// ROC and PR curves of one class, image and pixel level, a line per detector.
-fn write_curves(out: &Path, class: &str, metrics: &[(String, ClassMetrics)]) -> anyhow::Result<()> {
-    let panel = |title: &str, x: &str, y: &str, pick: &dyn Fn(&ClassMetrics) -> Vec<_>| Panel {
-        title: title.to_string(),
-        x_label: x.to_string(),
-        y_label: y.to_string(),
-        series: metrics
-            .iter()
-            .map(|(name, m)| Series {
-                label: name.clone(),
-                points: pick(m),
-                style: Style::Line,
-            })
-            .collect(),
-    };
-    let panels = [
-        panel(
-            "image ROC",
-            "false positive rate",
-            "true positive rate",
-            &|m| m.classification.roc.points.clone(),
-        ),
-        panel("image PR", "recall", "precision", &|m| {
-            m.classification.pr.points.clone()
-        }),
-        panel(
-            "pixel ROC",
-            "false positive rate",
-            "true positive rate",
-            &|m| m.segmentation.roc.points.clone(),
-        ),
-        panel("pixel PR", "recall", "precision", &|m| {
-            m.segmentation.pr.points.clone()
-        }),
-    ];
-    let svg = plot::figure(&format!("{class}: ROC and PR curves"), &panels);
-    write_atomically(
-        &out.join("curves").join(format!("{class}.svg")),
-        svg.as_bytes(),
-    )
 }
 
 fn write_report(
