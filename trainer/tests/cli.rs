@@ -1135,3 +1135,45 @@ fn pretrain_refuses_flags_out_of_range() {
     );
     assert!(!out.exists(), "a refused run leaves no folder");
 }
+
+/// Runs spotdiff with its standard output a pipe whose reader is already
+/// gone, as under `spotdiff … | head -1` once head has exited.
+fn spotdiff_into_closed_pipe(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_spotdiff"))
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("the spotdiff binary runs")
+}
+
+#[test]
+fn a_closed_stdout_neither_fails_the_command_nor_loses_a_file() {
+    let output = spotdiff_into_closed_pipe(&["toy"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+
+    let (dir, root, stats, _) = fitted_tiny_set("closed_stdout", "stats");
+    let report = dir.join("report");
+    let output = spotdiff_into_closed_pipe(&[
+        "eval",
+        "--data",
+        root.to_str().unwrap(),
+        "--stats",
+        stats.to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+    for file in [
+        "classification.md",
+        "segmentation.csv",
+        "details.json",
+        "scatter.svg",
+    ] {
+        assert!(report.join(file).is_file(), "{file} is missing");
+    }
+}
