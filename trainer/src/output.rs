@@ -1,5 +1,6 @@
-//! What every command writes: files replaced atomically, progress bars, and
-//! lines on standard output that survive a reader going away.
+//! What every command reads and writes: files replaced atomically, JSON
+//! files that carry their layout's version, progress bars, and lines on
+//! standard output that survive a reader going away.
 
 use std::fmt;
 use std::io::{ErrorKind, Write};
@@ -8,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::de::DeserializeOwned;
 
 /// Writes `contents` to `path` through a temporary file and a rename, so that a
 /// file already there is never left half-written.
@@ -17,6 +19,36 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", temporary.display()))?;
     std::fs::rename(&temporary, path)
         .with_context(|| format!("cannot move {} to {}", temporary.display(), path.display()))
+}
+
+/// A JSON file that records the version of its own layout, so that a file
+/// written by another spotdiff is refused instead of misread.
+pub trait Versioned: DeserializeOwned {
+    /// The layout this spotdiff reads and writes.
+    const VERSION: u32;
+    /// What the file is, for messages: "PaDiM manifest".
+    const WHAT: &'static str;
+
+    fn version(&self) -> u32;
+}
+
+/// Reads a [`Versioned`] JSON file; `origin` says where such a file comes
+/// from, for the message when it cannot be read.
+pub fn read_versioned_json<T: Versioned>(path: &Path, origin: &str) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {}: {origin}", path.display()))?;
+    let value: T = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a {}", path.display(), T::WHAT))?;
+    if value.version() != T::VERSION {
+        anyhow::bail!(
+            "{} is a {} of version {}, this spotdiff reads version {}",
+            path.display(),
+            T::WHAT,
+            value.version(),
+            T::VERSION
+        );
+    }
+    Ok(value)
 }
 
 /// A progress bar counting images.

@@ -11,6 +11,8 @@ use spotdiff::data::{Preprocess, PreprocessConfig};
 use spotdiff::model::{Backbone, ResNet};
 use spotdiff::padim::{PadimConfig, PadimStats};
 
+use crate::output::{read_versioned_json, Versioned};
+
 /// Version of the statistics folder's layout and manifest.
 pub const MANIFEST_VERSION: u32 = 1;
 pub const MANIFEST: &str = "manifest.json";
@@ -49,6 +51,15 @@ pub struct Manifest {
     pub classes: Vec<String>,
 }
 
+impl Versioned for Manifest {
+    const VERSION: u32 = MANIFEST_VERSION;
+    const WHAT: &'static str = "PaDiM manifest";
+
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
 impl Manifest {
     /// The settings (all but the classes and the writer's version) in
     /// which `other` differs, by field name.
@@ -82,23 +93,13 @@ pub struct StatsFolder {
 impl StatsFolder {
     /// Reads `dir`'s manifest, refusing another version.
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
-        let path = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "cannot read {}: is {} a folder written by `spotdiff padim fit`?",
-                path.display(),
+        let manifest = read_versioned_json(
+            &dir.join(MANIFEST),
+            &format!(
+                "is {} a folder written by `spotdiff padim fit`?",
                 dir.display()
-            )
-        })?;
-        let manifest: Manifest = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a PaDiM manifest", path.display()))?;
-        if manifest.version != MANIFEST_VERSION {
-            anyhow::bail!(
-                "{} has version {}, this spotdiff reads version {MANIFEST_VERSION}; refit the statistics",
-                path.display(),
-                manifest.version
-            );
-        }
+            ),
+        )?;
         Ok(Self {
             dir: dir.to_path_buf(),
             manifest,

@@ -34,7 +34,7 @@ use self::stop::Stop;
 use crate::backend::BackendKind;
 use crate::cli::PretrainArgs;
 use crate::dataset::open_checked_visa;
-use crate::output::{say, write_atomically};
+use crate::output::{read_versioned_json, say, write_atomically, Versioned};
 use crate::stats_folder::BACKBONE_FILE;
 
 /// Version of the run folder's layout and manifest.
@@ -81,6 +81,15 @@ pub struct Manifest {
     /// Training images per epoch (before dropping the last incomplete batch).
     pub images: usize,
     pub backbone_file: String,
+}
+
+impl Versioned for Manifest {
+    const VERSION: u32 = MANIFEST_VERSION;
+    const WHAT: &'static str = "pretrain manifest";
+
+    fn version(&self) -> u32 {
+        self.version
+    }
 }
 
 /// The resolved command line.
@@ -262,22 +271,11 @@ fn prepare_out(out: &Path, manifest: &Manifest, resume: bool) -> anyhow::Result<
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         return write_atomically(&path, serde_json::to_string_pretty(manifest)?.as_bytes());
     }
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "--resume: cannot read {}; is {} a pretrain run folder?",
-            path.display(),
-            out.display()
-        )
-    })?;
-    let saved: Manifest = serde_json::from_str(&text)
-        .with_context(|| format!("--resume: {} is not a pretrain manifest", path.display()))?;
-    if saved.version != MANIFEST_VERSION {
-        anyhow::bail!(
-            "--resume: {} has version {}, this spotdiff writes version {MANIFEST_VERSION}",
-            path.display(),
-            saved.version
-        );
-    }
+    let saved: Manifest = read_versioned_json(
+        &path,
+        &format!("is {} a pretrain run folder?", out.display()),
+    )
+    .context("--resume: cannot continue the run")?;
     let (old, new) = (
         serde_json::to_value(&saved.settings)?,
         serde_json::to_value(&manifest.settings)?,
