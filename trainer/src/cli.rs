@@ -328,6 +328,11 @@ pub struct PretrainArgs {
     /// The length of MoCo's queue of negative keys, at least 1.
     #[arg(long, default_value_t = 65536, value_parser = at_least::<usize>(1))]
     pub moco_queue: usize,
+    /// When standard error is not a terminal (a log file, CI, nohup), print
+    /// a line every N steps, at least 1: epoch, step, losses, images/s and
+    /// the time left. On a terminal the progress bar shows the same.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = at_least::<u64>(1))]
+    pub report_every: u64,
 }
 
 /// A whole number of at least `minimum`, checked as the flag is parsed (clap's

@@ -995,8 +995,21 @@ fn pretrain_resumed_equals_uninterrupted() {
     let root = pretraining_set(&dir);
 
     let full = dir.join("full");
-    let output = pretrain(&root, &full, &[]);
+    let output = pretrain(&root, &full, &["--report-every", "2"]);
     assert!(output.status.success(), "{}", stderr(&output));
+    // Standard error is a pipe here, not a terminal: plain progress lines
+    // every 2 steps and at the last of the 6.
+    let lines: Vec<String> = stderr(&output)
+        .lines()
+        .filter(|l| l.starts_with("epoch "))
+        .map(|l| l.split(':').next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        lines,
+        ["epoch 1 step 2/6", "epoch 2 step 4/6", "epoch 2 step 6/6"],
+        "{}",
+        stderr(&output)
+    );
     let part = dir.join("part");
     let output = pretrain(&root, &part, &["--pause-after", "1"]);
     assert!(output.status.success(), "{}", stderr(&output));

@@ -100,6 +100,7 @@ struct Plan {
     builder: Arc<ViewBuilder>,
     resume: bool,
     pause_after: Option<u64>,
+    report_every: u64,
     workers: usize,
 }
 
@@ -248,6 +249,7 @@ fn resolve(args: &PretrainArgs) -> anyhow::Result<Plan> {
         builder: Arc::new(builder),
         resume: args.resume,
         pause_after: args.pause_after,
+        report_every: args.report_every,
         workers: args.workers,
     })
 }
@@ -338,7 +340,13 @@ fn train<B: AutodiffBackend, M: Pretrain<B> + 'static>(
     let batches = plan.batches_per_epoch();
     let total_steps = settings.epochs * batches as u64;
     let team = Devices::start(devices, &model, &optimizer, settings.model.spd_weight)?;
-    let mut progress = Progress::start(&plan.out, start.step, total_steps, settings.batch)?;
+    let mut progress = Progress::start(
+        &plan.out,
+        start.step,
+        total_steps,
+        settings.batch,
+        plan.report_every,
+    )?;
     let mut stop = Stop::install(plan.pause_after);
     let mut position = start;
     while position.epoch < settings.epochs {

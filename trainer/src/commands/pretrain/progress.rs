@@ -1,11 +1,12 @@
 //! What a run reports while it trains: `log.jsonl`, one line per step (a
 //! resumed run first drops the lines after its checkpoint), and the
-//! progress bar with the loss and speed.
+//! progress bar with the loss and speed, or, when standard error is no
+//! terminal (where indicatif draws nothing), a plain line every few steps.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -35,17 +36,21 @@ pub struct Progress {
     bar: ProgressBar,
     batch: usize,
     first_step: u64,
+    total_steps: u64,
     started: Instant,
+    /// Steps between plain lines, when standard error is no terminal.
+    lines_every: Option<u64>,
 }
 
 impl Progress {
     /// Starts at `first_step` of `total_steps`, keeping only the log's lines
-    /// before it.
+    /// before it; without a terminal, reports every `report_every` steps.
     pub fn start(
         out: &Path,
         first_step: u64,
         total_steps: u64,
         batch: usize,
+        report_every: u64,
     ) -> anyhow::Result<Self> {
         let log_path = out.join(LOG);
         let log = open_log(&log_path, first_step)?;
@@ -61,7 +66,9 @@ impl Progress {
             bar,
             batch,
             first_step,
+            total_steps,
             started: Instant::now(),
+            lines_every: (!std::io::stderr().is_terminal()).then_some(report_every),
         })
     }
 
@@ -90,7 +97,31 @@ impl Progress {
             losses.total
         ));
         self.bar.inc(1);
+        let done = position.step + 1;
+        if let Some(every) = self.lines_every {
+            if done % every == 0 || done == self.total_steps {
+                self.print_line(position, done, losses, rate);
+            }
+        }
         Ok(())
+    }
+
+    /// One plain progress line on standard error.
+    fn print_line(&self, position: Position, done: u64, losses: &StepLosses, rate: f64) {
+        let spd = losses
+            .spd
+            .map(|spd| format!(" spd {spd:.4}"))
+            .unwrap_or_default();
+        let per_step = self.started.elapsed().as_secs_f64() / (done - self.first_step) as f64;
+        let left = Duration::from_secs_f64(per_step * (self.total_steps - done) as f64);
+        eprintln!(
+            "epoch {} step {done}/{}: method {:.4}{spd} total {:.4}, {rate:.1} images/s, {} left",
+            position.epoch + 1,
+            self.total_steps,
+            losses.method,
+            losses.total,
+            indicatif::HumanDuration(left)
+        );
     }
 
     /// Leaves the bar where it stands: training stops before its end.
