@@ -154,9 +154,49 @@ fn to_safetensors<B: Backend, M: ModuleSnapshot<B>>(
     model
         .save_into(&mut store)
         .map_err(|e| WeightsError::Write(e.to_string()))?;
-    store
+    let bytes = store
         .get_bytes()
-        .map_err(|e| WeightsError::Write(e.to_string()))
+        .map_err(|e| WeightsError::Write(e.to_string()))?;
+    with_sorted_header(bytes)
+}
+
+/// The same safetensors file with its JSON header's keys in sorted order.
+/// burn-store writes the `__metadata__` entries in hash-map order, which
+/// changes from run to run; sorted, the same weights always give the same
+/// bytes, so a run's outputs can be checked by hash. The header keeps its
+/// length (the same keys and values), so no offset moves.
+fn with_sorted_header(mut bytes: Vec<u8>) -> Result<Vec<u8>, WeightsError> {
+    let invalid = |why: &str| WeightsError::Write(format!("burn-store wrote {why}"));
+    let length = bytes
+        .get(..8)
+        .map(|prefix| u64::from_le_bytes(prefix.try_into().expect("eight bytes")))
+        .ok_or_else(|| invalid("no safetensors header length"))?;
+    let end = usize::try_from(length)
+        .ok()
+        .and_then(|length| length.checked_add(8))
+        .filter(|&end| end <= bytes.len())
+        .ok_or_else(|| invalid("a header longer than the file"))?;
+    let header: BTreeMap<String, serde_json::Value> = serde_json::from_slice(&bytes[8..end])
+        .map_err(|e| invalid(&format!("an unreadable header ({e})")))?;
+    let sorted: BTreeMap<&String, BTreeMap<String, &serde_json::Value>> = header
+        .iter()
+        .map(|(key, value)| match value {
+            serde_json::Value::Object(fields) => {
+                Ok((key, fields.iter().map(|(k, v)| (k.clone(), v)).collect()))
+            }
+            _ => Err(invalid(&format!(
+                "a header entry `{key}` that is no object"
+            ))),
+        })
+        .collect::<Result<_, _>>()?;
+    let mut text = serde_json::to_vec(&sorted).map_err(|e| invalid(&e.to_string()))?;
+    if text.len() > end - 8 {
+        return Err(invalid("a header that grew when sorted"));
+    }
+    // safetensors pads the header with spaces to its stated length.
+    text.resize(end - 8, b' ');
+    bytes[8..end].copy_from_slice(&text);
+    Ok(bytes)
 }
 
 /// Lets a chosen-at-run-time adapter go where burn-store wants a concrete one.
@@ -324,6 +364,26 @@ mod tests {
         let shapes = tiny().tensor_shapes();
         let fc = shapes.iter().find(|(n, _)| n == "fc.weight").unwrap();
         assert_eq!(fc.1, vec![3, 32]);
+    }
+
+    #[test]
+    fn the_same_weights_give_the_same_bytes() {
+        let model = ResNetConfig::resnet18()
+            .with_width(1.0 / 16.0)
+            .init::<TestBackend>(&Default::default())
+            .unwrap();
+        // burn-store's metadata comes in hash-map order, new for every map:
+        // eight writes would disagree somewhere unless the header is sorted.
+        let first = model.to_safetensors().unwrap();
+        for _ in 0..7 {
+            assert!(model.to_safetensors().unwrap() == first);
+        }
+        let length = u64::from_le_bytes(first[..8].try_into().unwrap()) as usize;
+        let header = std::str::from_utf8(&first[8..8 + length]).unwrap();
+        assert!(
+            header.starts_with(r#"{"__metadata__":{"format":"#),
+            "{header}"
+        );
     }
 
     #[test]
