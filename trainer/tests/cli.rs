@@ -1019,8 +1019,9 @@ fn pretrain_resumed_equals_uninterrupted() {
         stdout(&output)
     );
     assert!(!part.join("backbone.safetensors").exists());
-    // Resumed with another worker count: batches do not depend on it.
-    let output = pretrain(&root, &part, &["--resume", "--workers", "1"]);
+    // Resumed with another worker count (batches do not depend on it) and
+    // the data set's path spelt another way.
+    let output = pretrain(&root.join("."), &part, &["--resume", "--workers", "1"]);
     assert!(output.status.success(), "{}", stderr(&output));
 
     let weights = safetensors_tensors(&full.join("backbone.safetensors"));

@@ -278,9 +278,16 @@ fn prepare_out(out: &Path, manifest: &Manifest, resume: bool) -> anyhow::Result<
         &format!("is {} a pretrain run folder?", out.display()),
     )
     .context("--resume: cannot continue the run")?;
+    // The data set is the same folder however its path is spelt
+    // (`./set`, `set`, an absolute path); the run keeps the spelling it
+    // started with.
+    let mut settings = manifest.settings.clone();
+    if same_folder(&saved.settings.data, &settings.data) {
+        settings.data = saved.settings.data.clone();
+    }
     let (old, new) = (
         serde_json::to_value(&saved.settings)?,
-        serde_json::to_value(&manifest.settings)?,
+        serde_json::to_value(&settings)?,
     );
     let differing: Vec<String> = match (&old, &new) {
         (serde_json::Value::Object(old), serde_json::Value::Object(new)) => new
@@ -306,6 +313,14 @@ fn prepare_out(out: &Path, manifest: &Manifest, resume: bool) -> anyhow::Result<
         anyhow::bail!("--resume: {} has no checkpoint/ yet", out.display());
     }
     Ok(())
+}
+
+/// Whether two paths name one existing folder.
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// Prepares the run folder, then trains on `devices` (one, or

@@ -99,7 +99,7 @@ impl Progress {
         self.bar.inc(1);
         let done = position.step + 1;
         if let Some(every) = self.lines_every {
-            if done % every == 0 || done == self.total_steps {
+            if done.is_multiple_of(every) || done == self.total_steps {
                 self.print_line(position, done, losses, rate);
             }
         }
