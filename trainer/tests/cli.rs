@@ -738,15 +738,7 @@ fn export_and_score_agree_with_eval_and_pick_the_max_f1_threshold() {
 
     // A lossless bundle scores as the statistics folder does in `eval`.
     let report = dir.join("report");
-    let output = spotdiff(&[
-        "eval",
-        "--data",
-        root.to_str().unwrap(),
-        "--stats",
-        stats.to_str().unwrap(),
-        "--out",
-        report.to_str().unwrap(),
-    ]);
+    let output = spotdiff(&eval_args(&root, &stats, &report));
     assert!(output.status.success(), "{}", stderr(&output));
     let details = read_json(&report.join("details.json"));
     let evaluated = details[0]["image_scores"].as_array().unwrap();
@@ -1150,6 +1142,19 @@ fn pretrain_refuses_flags_out_of_range() {
     assert!(!out.exists(), "a refused run leaves no folder");
 }
 
+/// `spotdiff eval` of one statistics folder on `root`'s default split.
+fn eval_args<'a>(root: &'a Path, stats: &'a Path, report: &'a Path) -> [&'a str; 7] {
+    [
+        "eval",
+        "--data",
+        root.to_str().unwrap(),
+        "--stats",
+        stats.to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+    ]
+}
+
 /// Runs spotdiff with its standard output a pipe whose reader is already
 /// gone, as under `spotdiff … | head -1` once head has exited.
 fn spotdiff_into_closed_pipe(args: &[&str]) -> Output {
@@ -1171,15 +1176,7 @@ fn a_closed_stdout_neither_fails_the_command_nor_loses_a_file() {
 
     let (dir, root, stats, _) = fitted_tiny_set("closed_stdout", "stats");
     let report = dir.join("report");
-    let output = spotdiff_into_closed_pipe(&[
-        "eval",
-        "--data",
-        root.to_str().unwrap(),
-        "--stats",
-        stats.to_str().unwrap(),
-        "--out",
-        report.to_str().unwrap(),
-    ]);
+    let output = spotdiff_into_closed_pipe(&eval_args(&root, &stats, &report));
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
     for file in [
