@@ -122,7 +122,6 @@ impl Bundle {
         threshold: Threshold,
         precision: Precision,
     ) -> Result<Self, BundleError> {
-        threshold.check()?;
         Self::pack(class, backbone, trunk, stats, preprocess, precision)?.with_threshold(threshold)
     }
 
