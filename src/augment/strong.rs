@@ -100,7 +100,7 @@ impl StrongAugmentConfig {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StrongAugment {
     config: StrongAugmentConfig,
-    steps: Photometric,
+    pub(super) steps: Photometric,
 }
 
 impl StrongAugment {

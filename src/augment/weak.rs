@@ -87,7 +87,7 @@ impl WeakAugmentConfig {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WeakAugment {
     config: WeakAugmentConfig,
-    steps: Photometric,
+    pub(super) steps: Photometric,
 }
 
 impl WeakAugment {
