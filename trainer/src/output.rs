@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
 
 /// Writes `contents` to `path` through a temporary file and a rename, so that a
 /// file already there is never left half-written.
@@ -49,6 +51,29 @@ pub fn read_versioned_json<T: Versioned>(path: &Path, origin: &str) -> anyhow::R
         );
     }
     Ok(value)
+}
+
+/// The top-level fields, other than those in `ignored`, whose JSON values
+/// differ between `old` and `new`: name, old value, new value. How a
+/// manifest on disk is compared with the one a command would write.
+pub fn differing_fields<T: Serialize>(
+    old: &T,
+    new: &T,
+    ignored: &[&str],
+) -> anyhow::Result<Vec<(String, Value, Value)>> {
+    let (Value::Object(old), Value::Object(new)) =
+        (serde_json::to_value(old)?, serde_json::to_value(new)?)
+    else {
+        anyhow::bail!("only JSON objects have fields to compare");
+    };
+    Ok(new
+        .into_iter()
+        .filter(|(key, value)| !ignored.contains(&key.as_str()) && old.get(key) != Some(value))
+        .map(|(key, value)| {
+            let before = old.get(&key).cloned().unwrap_or_default();
+            (key, before, value)
+        })
+        .collect())
 }
 
 /// A progress bar counting images.

@@ -11,7 +11,7 @@ use spotdiff::data::{Preprocess, PreprocessConfig};
 use spotdiff::model::{Backbone, ResNet};
 use spotdiff::padim::{PadimConfig, PadimStats};
 
-use crate::output::{read_versioned_json, Versioned};
+use crate::output::{differing_fields, read_versioned_json, Versioned};
 
 /// Version of the statistics folder's layout and manifest.
 pub const MANIFEST_VERSION: u32 = 1;
@@ -64,21 +64,9 @@ impl Manifest {
     /// The settings (all but the classes and the writer's version) in
     /// which `other` differs, by field name.
     pub fn differences(&self, other: &Manifest) -> anyhow::Result<Vec<String>> {
-        let fields = |m: &Manifest| -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
-            match serde_json::to_value(m)? {
-                serde_json::Value::Object(mut map) => {
-                    map.remove("classes");
-                    map.remove("generator");
-                    Ok(map)
-                }
-                _ => unreachable!("a manifest serialises to an object"),
-            }
-        };
-        let (mine, theirs) = (fields(self)?, fields(other)?);
-        Ok(mine
-            .iter()
-            .filter(|(key, value)| theirs.get(*key) != Some(value))
-            .map(|(key, _)| key.clone())
+        Ok(differing_fields(self, other, &["classes", "generator"])?
+            .into_iter()
+            .map(|(key, _, _)| key)
             .collect())
     }
 }

@@ -34,7 +34,7 @@ use self::stop::Stop;
 use crate::backend::BackendKind;
 use crate::cli::PretrainArgs;
 use crate::dataset::open_checked_visa;
-use crate::output::{read_versioned_json, say, write_atomically, Versioned};
+use crate::output::{differing_fields, read_versioned_json, say, write_atomically, Versioned};
 use crate::stats_folder::BACKBONE_FILE;
 
 /// Version of the run folder's layout and manifest.
@@ -285,23 +285,10 @@ fn prepare_out(out: &Path, manifest: &Manifest, resume: bool) -> anyhow::Result<
     if same_folder(&saved.settings.data, &settings.data) {
         settings.data = saved.settings.data.clone();
     }
-    let (old, new) = (
-        serde_json::to_value(&saved.settings)?,
-        serde_json::to_value(&settings)?,
-    );
-    let differing: Vec<String> = match (&old, &new) {
-        (serde_json::Value::Object(old), serde_json::Value::Object(new)) => new
-            .iter()
-            .filter(|(key, value)| old.get(*key) != Some(*value))
-            .map(|(key, value)| {
-                format!(
-                    "{key}: run {} vs now {value}",
-                    old.get(key).cloned().unwrap_or_default()
-                )
-            })
-            .collect(),
-        _ => vec![],
-    };
+    let differing: Vec<String> = differing_fields(&saved.settings, &settings, &[])?
+        .into_iter()
+        .map(|(key, run, now)| format!("{key}: run {run} vs now {now}"))
+        .collect();
     if !differing.is_empty() {
         anyhow::bail!(
             "--resume: the flags differ from the run in {}: {}",
