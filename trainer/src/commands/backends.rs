@@ -1,8 +1,8 @@
-use crate::output::say;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
 use crate::backend::BackendKind;
+use crate::output::say;
 
 const SIZE: usize = 64;
 

@@ -1,12 +1,12 @@
 //! `spotdiff data check`: every problem of a data set, reported in one run.
 
-use crate::output::say;
 use std::path::Path;
 
 use spotdiff::data::synth::SynthLayout;
 use spotdiff::data::{check_mvtec, check_visa, DirSource, SizeLimit};
 
 use crate::dataset::resolve_layout;
+use crate::output::say;
 
 pub fn check(root: &Path, layout: Option<SynthLayout>) -> anyhow::Result<()> {
     if !root.is_dir() {

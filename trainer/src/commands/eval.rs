@@ -3,7 +3,6 @@
 //! evaluation and writes the paper's tables, the scatter plot, per-class
 //! curves and segmentation panels.
 
-use crate::output::say;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -22,7 +21,7 @@ use spotdiff::report::{
 
 use crate::cli::{Baseline, EvalArgs};
 use crate::dataset::{open_checked_visa, CheckedVisa};
-use crate::output::{image_bar, write_atomically};
+use crate::output::{image_bar, say, write_atomically};
 use crate::stats_folder::{read_stats, stats_path, StatsFolder};
 
 /// One column of the report.

@@ -2,7 +2,6 @@
 //! with its decision threshold chosen by the core's max-F1 on held-out test
 //! images.
 
-use crate::output::say;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -14,7 +13,7 @@ use spotdiff::eval::{ClassImages, EvalError};
 
 use crate::cli::ExportArgs;
 use crate::dataset::open_checked_visa;
-use crate::output::{image_bar, write_atomically};
+use crate::output::{image_bar, say, write_atomically};
 use crate::stats_folder::{read_stats, StatsFolder};
 
 pub fn run(args: &ExportArgs) -> anyhow::Result<()> {

@@ -1,9 +1,10 @@
-use crate::output::say;
 use std::path::Path;
 
 use anyhow::Context;
 use serde::Serialize;
 use spotdiff::metrics::{self, ScoreTable};
+
+use crate::output::say;
 
 /// The JSON of `spotdiff metrics --json`: fractions, not percent.
 #[derive(Serialize)]

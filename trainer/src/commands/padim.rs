@@ -2,8 +2,6 @@
 //! PaDiM fit, one statistics file per class, the backbone it used and a
 //! manifest that says how to repeat it.
 
-use crate::output::say;
-
 use anyhow::Context;
 use burn::backend::Flex;
 use burn::tensor::backend::Backend;
@@ -13,7 +11,7 @@ use spotdiff::padim::PadimConfig;
 
 use crate::cli::PadimFitArgs;
 use crate::dataset::open_checked_visa;
-use crate::output::{image_bar, write_atomically};
+use crate::output::{image_bar, say, write_atomically};
 use crate::stats_folder::{
     stats_path, Manifest, StatsFolder, BACKBONE_FILE, MANIFEST, MANIFEST_VERSION,
 };

@@ -2,7 +2,6 @@
 //! any images. A bad image is reported and skipped; the command fails at the
 //! end if any was.
 
-use crate::output::say;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -15,8 +14,7 @@ use spotdiff::eval::Detector;
 use spotdiff::report::{csv_table, encode_png, overlay, DEFAULT_OPACITY};
 
 use crate::cli::ScoreArgs;
-use crate::output::image_bar;
-use crate::output::write_atomically;
+use crate::output::{image_bar, say, write_atomically};
 
 #[derive(Serialize)]
 struct Scored {

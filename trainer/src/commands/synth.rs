@@ -1,4 +1,3 @@
-use crate::output::say;
 use std::path::Path;
 
 use anyhow::Context;
@@ -8,7 +7,7 @@ use spotdiff::data::{read_mvtec, read_visa, DirSource, Sink, SizeLimit, SourceEr
 
 use crate::cli::SynthArgs;
 use crate::dataset::resolve_layout;
-use crate::output::write_atomically;
+use crate::output::{say, write_atomically};
 
 /// Tiles per contact-sheet row, rows (one of normals, the rest anomalies), tile side.
 const SHEET: (u32, u32, u32) = (6, 3, 128);

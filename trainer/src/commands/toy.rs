@@ -1,4 +1,3 @@
-use crate::output::say;
 use std::path::Path;
 
 use anyhow::Context;
@@ -6,7 +5,7 @@ use spotdiff::metrics::Curve;
 use spotdiff::plot::{self, Panel, Series, Style};
 use spotdiff::toy::{self, ToyComparison, ToyReport};
 
-use crate::output::write_atomically;
+use crate::output::{say, write_atomically};
 
 pub fn run(json: bool, plot_dir: Option<&Path>) -> anyhow::Result<()> {
     let comparison = ToyComparison::seed();
