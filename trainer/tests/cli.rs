@@ -1114,6 +1114,7 @@ fn pretrain_refuses_flags_out_of_range() {
         ("--workers", "0", "0 is below the minimum of 1"),
         ("--moco-queue", "0", "0 is below the minimum of 1"),
         ("--pause-after", "0", "0 is below the minimum of 1"),
+        ("--report-every", "0", "0 is below the minimum of 1"),
         ("--size", "8", "8 is not in 16..=4096"),
         ("--width", "0", "0 is not above 0"),
         ("--lr", "-0.1", "-0.1 is not above 0"),
