@@ -14,6 +14,8 @@
 //!   file-system edge, everything else takes bytes.
 //! - [`eval`]: the [`eval::Detector`] pipeline (image to anomaly map), a ResNet's PaDiM taps, the per-pixel baseline, and one class's
 //!   evaluation from anomaly maps to the paper's metrics.
+//! - [`kernels`]: batch norm in training and convolution as single
+//!   operations (native flex kernels with closed-form backward passes).
 //! - [`metrics`]: exact AU-ROC, AU-PR, average precision, max-F1, the paper's
 //!   own threshold sweep, and PRO / AU-PRO, streamed image by image.
 //! - [`model`]: ResNet-18/50 with torchvision's names and a width multiplier;
@@ -29,6 +31,7 @@ pub mod augment;
 pub mod bundle;
 pub mod data;
 pub mod eval;
+pub mod kernels;
 pub mod metrics;
 pub mod model;
 pub mod padim;

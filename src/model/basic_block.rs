@@ -9,6 +9,7 @@ use burn::tensor::Tensor;
 
 use super::conv::conv3x3;
 use super::downsample::{shortcut, Downsample, DownsampleConfig};
+use crate::kernels::{batch_norm, conv2d};
 
 /// Configuration of a [`BasicBlock`].
 #[derive(Config, Debug)]
@@ -73,8 +74,8 @@ impl<B: Backend> BasicBlock<B> {
         let identity = shortcut(&self.downsample, input.clone());
         let x = self
             .relu
-            .forward(self.bn1.forward(self.conv1.forward(input)));
-        let x = self.bn2.forward(self.conv2.forward(x));
+            .forward(batch_norm(&self.bn1, conv2d(&self.conv1, input)));
+        let x = batch_norm(&self.bn2, conv2d(&self.conv2, x));
         self.relu.forward(x + identity)
     }
 }

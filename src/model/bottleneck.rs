@@ -9,6 +9,7 @@ use burn::tensor::Tensor;
 
 use super::conv::{conv1x1, conv3x3};
 use super::downsample::{shortcut, Downsample, DownsampleConfig};
+use crate::kernels::{batch_norm, conv2d};
 
 /// Output channels per plane: torchvision's `Bottleneck.expansion`.
 const EXPANSION: usize = 4;
@@ -83,9 +84,11 @@ impl<B: Backend> Bottleneck<B> {
         let identity = shortcut(&self.downsample, input.clone());
         let x = self
             .relu
-            .forward(self.bn1.forward(self.conv1.forward(input)));
-        let x = self.relu.forward(self.bn2.forward(self.conv2.forward(x)));
-        let x = self.bn3.forward(self.conv3.forward(x));
+            .forward(batch_norm(&self.bn1, conv2d(&self.conv1, input)));
+        let x = self
+            .relu
+            .forward(batch_norm(&self.bn2, conv2d(&self.conv2, x)));
+        let x = batch_norm(&self.bn3, conv2d(&self.conv3, x));
         self.relu.forward(x + identity)
     }
 }

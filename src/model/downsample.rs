@@ -9,6 +9,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{s, Tensor};
 
 use super::conv::conv1x1;
+use crate::kernels::{batch_norm, conv2d_or_else};
 
 /// torchvision's `downsample = nn.Sequential(conv1x1, BatchNorm2d)`.
 ///
@@ -50,15 +51,16 @@ pub(crate) fn shortcut<B: Backend>(
     input: Tensor<B, 4>,
 ) -> Tensor<B, 4> {
     match downsample {
-        Some((conv, bn)) => bn.forward(pointwise(conv, input)),
+        Some((conv, bn)) => batch_norm(bn, pointwise(conv, input)),
         None => input,
     }
 }
 
-/// A 1×1 convolution without padding, computed as the subsampled grid
-/// followed by a stride-1 convolution: the same sums, so the same result.
+/// A 1×1 convolution without padding. On flex the native kernel computes
+/// it directly; elsewhere it is computed as the subsampled grid followed by
+/// a stride-1 convolution: the same sums, so the same result.
 ///
-/// Why not `conv.forward`: burn 0.21's wgpu backend returns a wrong input
+/// Why not `conv.forward` there: burn 0.21's wgpu backend returns a wrong input
 /// gradient for a strided 1×1 convolution (docs/BENCHMARKS.md, "wgpu on
 /// lavapipe"), and the subsampled form also skips the pixels the stride
 /// would discard.
@@ -72,18 +74,20 @@ pub(crate) fn pointwise<B: Backend>(conv: &Conv2d<B>, input: Tensor<B, 4>) -> Te
         [1, 1],
         "only a 1×1 convolution subsamples exactly"
     );
-    let [stride_h, stride_w] = conv.stride;
-    let input = if stride_h == 1 && stride_w == 1 {
-        input
-    } else {
-        input.slice(s![.., .., ..;stride_h as isize, ..;stride_w as isize])
-    };
-    conv2d(
-        input,
-        conv.weight.val(),
-        conv.bias.as_ref().map(|bias| bias.val()),
-        ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
-    )
+    conv2d_or_else(conv, input, |input| {
+        let [stride_h, stride_w] = conv.stride;
+        let input = if stride_h == 1 && stride_w == 1 {
+            input
+        } else {
+            input.slice(s![.., .., ..;stride_h as isize, ..;stride_w as isize])
+        };
+        conv2d(
+            input,
+            conv.weight.val(),
+            conv.bias.as_ref().map(|bias| bias.val()),
+            ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+        )
+    })
 }
 
 #[cfg(test)]

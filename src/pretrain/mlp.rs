@@ -7,6 +7,8 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, Relu};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
+use crate::kernels::batch_norm;
+
 /// Configuration of an [`Mlp`].
 #[derive(Config, Debug)]
 pub struct MlpConfig {
@@ -72,7 +74,7 @@ impl<B: Backend> Mlp<B> {
         for (i, (linear, norm)) in self.linears.iter().zip(&self.norms).enumerate() {
             x = linear.forward(x);
             if let Some(norm) = norm {
-                x = norm.forward(x);
+                x = batch_norm(norm, x);
             }
             if i < last {
                 x = self.relu.forward(x);

@@ -1,0 +1,175 @@
+//! Batch norm in training on f32 `[batch, channels, plane]` slices: each
+//! channel's statistics in two passes over its planes (f64 sums), one scale
+//! and shift per channel, and the closed-form backward pass.
+
+use rayon::prelude::*;
+
+/// Elements a rayon task should at least cover, so that tiny planes (the
+/// heads' `[batch, features]`, 2×2 grids) do not become one task each.
+const MIN_TASK_ELEMENTS: usize = 4096;
+
+/// `[batch, channels, plane]`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NormShape {
+    pub batch: usize,
+    pub channels: usize,
+    pub plane: usize,
+}
+
+impl NormShape {
+    /// Values each channel's statistics are taken over.
+    pub(crate) fn count(&self) -> usize {
+        self.batch * self.plane
+    }
+
+    fn len(&self) -> usize {
+        self.batch * self.channels * self.plane
+    }
+
+    fn planes_per_task(&self) -> usize {
+        MIN_TASK_ELEMENTS.div_ceil(self.plane.max(1))
+    }
+
+    /// Channel `channel`'s planes, one per sample.
+    fn planes<'a>(&self, values: &'a [f32], channel: usize) -> impl Iterator<Item = &'a [f32]> {
+        let (channels, plane) = (self.channels, self.plane);
+        (0..self.batch).map(move |n| &values[(n * channels + channel) * plane..][..plane])
+    }
+}
+
+/// One batch's per-channel statistics.
+pub(crate) struct ChannelStats {
+    pub mean: Vec<f32>,
+    /// The biased variance (÷ count), which normalises the batch.
+    pub variance: Vec<f32>,
+    /// `1 / sqrt(variance + epsilon)`.
+    pub inv_std: Vec<f32>,
+}
+
+/// Normalises `input` with its own batch statistics and applies `gamma`
+/// and `beta`: the output and the statistics.
+pub(crate) fn batch_norm_forward(
+    shape: NormShape,
+    input: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    epsilon: f64,
+) -> (Vec<f32>, ChannelStats) {
+    assert_eq!(input.len(), shape.len(), "batch norm input");
+    let count = shape.count().max(1) as f64;
+    let (mean, variance): (Vec<f32>, Vec<f32>) = (0..shape.channels)
+        .into_par_iter()
+        .map(|channel| {
+            let sum: f64 = shape
+                .planes(input, channel)
+                .map(|plane| plane.iter().map(|&x| f64::from(x)).sum::<f64>())
+                .sum();
+            let mean = sum / count;
+            let squares: f64 = shape
+                .planes(input, channel)
+                .map(|plane| {
+                    plane
+                        .iter()
+                        .map(|&x| (f64::from(x) - mean).powi(2))
+                        .sum::<f64>()
+                })
+                .sum();
+            (mean as f32, (squares / count) as f32)
+        })
+        .unzip();
+    let inv_std: Vec<f32> = variance
+        .iter()
+        .map(|&v| (1.0 / (f64::from(v) + epsilon).sqrt()) as f32)
+        .collect();
+    let scale: Vec<f32> = gamma.iter().zip(&inv_std).map(|(g, r)| g * r).collect();
+    let shift: Vec<f32> = (0..shape.channels)
+        .map(|c| beta[c] - mean[c] * scale[c])
+        .collect();
+    let mut output = vec![0.0; input.len()];
+    output
+        .par_chunks_mut(shape.plane.max(1))
+        .zip(input.par_chunks(shape.plane.max(1)))
+        .with_min_len(shape.planes_per_task())
+        .enumerate()
+        .for_each(|(index, (output, input))| {
+            let channel = index % shape.channels;
+            let (scale, shift) = (scale[channel], shift[channel]);
+            for (y, &x) in output.iter_mut().zip(input) {
+                *y = x * scale + shift;
+            }
+        });
+    let stats = ChannelStats {
+        mean,
+        variance,
+        inv_std,
+    };
+    (output, stats)
+}
+
+/// Gradients of [`batch_norm_forward`] with respect to its input (when
+/// `need_input`), `gamma` and `beta`.
+pub(crate) struct NormGradients {
+    pub input: Option<Vec<f32>>,
+    pub gamma: Vec<f32>,
+    pub beta: Vec<f32>,
+}
+
+/// The closed form: with x̂ = (x − μ)·r, dβ = Σ dy, dγ = Σ dy·x̂ and
+/// dx = γ·r·(dy − dβ/M − x̂·dγ/M), sums over each channel's M values.
+pub(crate) fn batch_norm_backward(
+    shape: NormShape,
+    input: &[f32],
+    gamma: &[f32],
+    mean: &[f32],
+    inv_std: &[f32],
+    grad_output: &[f32],
+    need_input: bool,
+) -> NormGradients {
+    assert_eq!(input.len(), shape.len(), "batch norm input");
+    assert_eq!(grad_output.len(), shape.len(), "batch norm output gradient");
+    let (grad_beta, grad_gamma): (Vec<f32>, Vec<f32>) = (0..shape.channels)
+        .into_par_iter()
+        .map(|channel| {
+            let (mu, r) = (f64::from(mean[channel]), f64::from(inv_std[channel]));
+            let (mut sum, mut weighted) = (0.0f64, 0.0f64);
+            for (x, dy) in shape
+                .planes(input, channel)
+                .zip(shape.planes(grad_output, channel))
+            {
+                for (&x, &dy) in x.iter().zip(dy) {
+                    let dy = f64::from(dy);
+                    sum += dy;
+                    weighted += dy * (f64::from(x) - mu) * r;
+                }
+            }
+            (sum as f32, weighted as f32)
+        })
+        .unzip();
+    let grad_input = need_input.then(|| {
+        let count = shape.count().max(1) as f32;
+        let mut grad_input = vec![0.0; input.len()];
+        grad_input
+            .par_chunks_mut(shape.plane.max(1))
+            .zip(input.par_chunks(shape.plane.max(1)))
+            .zip(grad_output.par_chunks(shape.plane.max(1)))
+            .with_min_len(shape.planes_per_task())
+            .enumerate()
+            .for_each(|(index, ((dx, x), dy))| {
+                let c = index % shape.channels;
+                let r = inv_std[c];
+                let scale = gamma[c] * r;
+                let mean_dy = grad_beta[c] / count;
+                let mean_dy_xhat = grad_gamma[c] / count;
+                for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
+                    let x_hat = (x - mean[c]) * r;
+                    *dx = scale * (dy - mean_dy - x_hat * mean_dy_xhat);
+                }
+            });
+        grad_input
+    });
+    NormGradients {
+        input: grad_input,
+        gamma: grad_gamma,
+        beta: grad_beta,
+    }
+}

@@ -1,0 +1,345 @@
+//! The native kernels on burn's CPU backend flex, reached by type: a call on
+//! `Autodiff<Flex>` (training) or `Flex` (inference) with f32 tensors takes
+//! these; any other backend or dtype gets its input back and runs burn's
+//! own operations. Each training kernel is one autodiff node whose backward
+//! pass is the closed form.
+
+mod batch_norm_kernel;
+mod conv_kernel;
+mod matmul;
+
+use core::any::Any;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::{Autodiff, Flex};
+use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Bytes, DType, Shape, Tensor, TensorPrimitive};
+
+use self::batch_norm_kernel::{batch_norm_backward, batch_norm_forward, NormShape};
+use self::conv_kernel::{conv_backward, conv_forward, ConvGeometry};
+use super::batch_norm::Normalised;
+
+/// The training backend these kernels serve.
+type Trainable = Autodiff<Flex>;
+
+/// `value` as a `U` when `T` is `U` (a move, no copy), else `value` back.
+fn cast<T: 'static, U: 'static>(value: T) -> Result<U, T> {
+    let mut slot = Some(value);
+    match (&mut slot as &mut dyn Any).downcast_mut::<Option<U>>() {
+        Some(target) => Ok(target.take().expect("the slot was just filled")),
+        None => Err(slot.expect("the slot is only emptied on success")),
+    }
+}
+
+/// `value` as the type it was just cast from.
+///
+/// # Panics
+/// When `T` is not `U`: callers only convert back what [`cast`] converted.
+fn same_type<T: 'static, U: 'static>(value: T) -> U {
+    match cast(value) {
+        Ok(same) => same,
+        Err(_) => unreachable!("converted back to the type it was cast from"),
+    }
+}
+
+/// A tensor's values as one contiguous f32 run (a copy only when strided).
+fn contiguous(tensor: &FlexTensor) -> FlexTensor {
+    tensor.to_contiguous()
+}
+
+fn values(tensor: &FlexTensor) -> &[f32] {
+    tensor
+        .as_slice::<f32>()
+        .expect("callers pass contiguous f32 tensors")
+}
+
+fn flex_tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
+    FlexTensor::new(
+        Bytes::from_elems(values),
+        Layout::contiguous(Shape::new(shape)),
+        DType::F32,
+    )
+}
+
+fn float<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> B::FloatTensorPrimitive {
+    tensor.into_primitive().tensor()
+}
+
+fn tensor<B: Backend, const D: usize>(primitive: B::FloatTensorPrimitive) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(primitive))
+}
+
+/// A plain flex vector as a tensor of the training backend without a gradient.
+fn untracked(values: Vec<f32>) -> Tensor<Trainable, 1> {
+    let len = values.len();
+    Tensor::from_inner(tensor::<Flex, 1>(flex_tensor(values, [len])))
+}
+
+/// Batch norm in training on `[batch, channels, plane]` as one node, or the
+/// input back when this is not `Autodiff<Flex>` with f32 values.
+pub(super) fn batch_norm_train<B: Backend>(
+    norm: &BatchNorm<B>,
+    input: Tensor<B, 3>,
+) -> Result<Normalised<B>, Tensor<B, 3>> {
+    let Some(norm) = (norm as &dyn Any).downcast_ref::<BatchNorm<Trainable>>() else {
+        return Err(input);
+    };
+    if input.dtype() != DType::F32 || norm.gamma.val().dtype() != DType::F32 {
+        return Err(input);
+    }
+    let input = cast::<Tensor<B, 3>, Tensor<Trainable, 3>>(input)?;
+    let normalised = batch_norm_node(norm, input);
+    Ok(Normalised {
+        output: same_type(normalised.output),
+        mean: same_type(normalised.mean),
+        variance: same_type(normalised.variance),
+    })
+}
+
+#[derive(Debug)]
+struct BatchNormBackward;
+
+#[derive(Clone, Debug)]
+struct BatchNormState {
+    shape: NormShape,
+    input: FlexTensor,
+    gamma: Vec<f32>,
+    mean: Vec<f32>,
+    inv_std: Vec<f32>,
+}
+
+impl Backward<Flex, 3> for BatchNormBackward {
+    type State = BatchNormState;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [input_node, gamma_node, beta_node] = ops.parents;
+        let grad_output = contiguous(&grads.consume::<Flex>(&ops.node));
+        let state = ops.state;
+        let gradients = batch_norm_backward(
+            state.shape,
+            values(&state.input),
+            &state.gamma,
+            &state.mean,
+            &state.inv_std,
+            values(&grad_output),
+            input_node.is_some(),
+        );
+        let channels = state.shape.channels;
+        if let (Some(node), Some(grad)) = (input_node, gradients.input) {
+            let shape = state.input.layout().shape().clone();
+            let grad = FlexTensor::new(
+                Bytes::from_elems(grad),
+                Layout::contiguous(shape),
+                DType::F32,
+            );
+            grads.register::<Flex>(node.id, grad);
+        }
+        if let Some(node) = gamma_node {
+            grads.register::<Flex>(node.id, flex_tensor(gradients.gamma, [channels]));
+        }
+        if let Some(node) = beta_node {
+            grads.register::<Flex>(node.id, flex_tensor(gradients.beta, [channels]));
+        }
+    }
+}
+
+fn batch_norm_node(
+    norm: &BatchNorm<Trainable>,
+    input: Tensor<Trainable, 3>,
+) -> Normalised<Trainable> {
+    let [batch, channels, plane] = input.dims();
+    let shape = NormShape {
+        batch,
+        channels,
+        plane,
+    };
+    let input = float(input);
+    let gamma = float(norm.gamma.val());
+    let beta = float(norm.beta.val());
+    let input_values = contiguous(&input.primitive);
+    let gamma_values = contiguous(&gamma.primitive);
+    let (output, stats) = batch_norm_forward(
+        shape,
+        values(&input_values),
+        values(&gamma_values),
+        values(&contiguous(&beta.primitive)),
+        norm.epsilon,
+    );
+    let output = flex_tensor(output, [batch, channels, plane]);
+    let output = match BatchNormBackward
+        .prepare::<NoCheckpointing>([input.node.clone(), gamma.node.clone(), beta.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(
+            BatchNormState {
+                shape,
+                input: input_values,
+                gamma: values(&gamma_values).to_vec(),
+                mean: stats.mean.clone(),
+                inv_std: stats.inv_std,
+            },
+            output,
+        ),
+        OpsKind::UnTracked(prep) => prep.finish(output),
+    };
+    Normalised {
+        output: tensor(output),
+        mean: untracked(stats.mean),
+        variance: untracked(stats.variance),
+    }
+}
+
+/// The geometry of `conv` on an input of `dims`, when these kernels cover it.
+fn conv_geometry<B: Backend>(conv: &Conv2d<B>, dims: [usize; 4]) -> Option<ConvGeometry> {
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => [[0, 0], [0, 0]],
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [[top, bottom], [left, right]],
+        PaddingConfig2d::Same => return None,
+    };
+    let [out_channels, in_channels, kernel_h, kernel_w] = conv.weight.dims();
+    let fits = conv.groups == 1
+        && conv.dilation == [1, 1]
+        && in_channels == dims[1]
+        && [kernel_h, kernel_w] == conv.kernel_size
+        && conv.weight.val().dtype() == DType::F32;
+    fits.then(|| ConvGeometry::new(dims, out_channels, conv.kernel_size, conv.stride, padding))
+        .flatten()
+}
+
+/// A 2-D convolution on flex: one autodiff node in training (convolutions
+/// without bias), the forward kernel in inference; the input back otherwise.
+pub(super) fn conv2d<B: Backend>(
+    conv: &Conv2d<B>,
+    input: Tensor<B, 4>,
+) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    if input.dtype() != DType::F32 {
+        return Err(input);
+    }
+    let Some(geometry) = conv_geometry(conv, input.dims()) else {
+        return Err(input);
+    };
+    if let Some(conv) = (conv as &dyn Any).downcast_ref::<Conv2d<Trainable>>() {
+        if conv.bias.is_some() {
+            return Err(input);
+        }
+        let input = cast::<Tensor<B, 4>, Tensor<Trainable, 4>>(input)?;
+        return Ok(same_type(conv_node(conv, geometry, input)));
+    }
+    if let Some(conv) = (conv as &dyn Any).downcast_ref::<Conv2d<Flex>>() {
+        let input = cast::<Tensor<B, 4>, Tensor<Flex, 4>>(input)?;
+        let input = contiguous(&float(input));
+        let weight = contiguous(&float(conv.weight.val()));
+        let bias = conv
+            .bias
+            .as_ref()
+            .map(|bias| contiguous(&float(bias.val())));
+        let output = conv_forward(
+            &geometry,
+            values(&input),
+            values(&weight),
+            bias.as_ref().map(values),
+        );
+        let output = flex_tensor(output, output_dims(&geometry));
+        return Ok(same_type(tensor::<Flex, 4>(output)));
+    }
+    Err(input)
+}
+
+fn output_dims(geometry: &ConvGeometry) -> [usize; 4] {
+    [
+        geometry.batch,
+        geometry.out_channels,
+        geometry.out_height,
+        geometry.out_width,
+    ]
+}
+
+#[derive(Debug)]
+struct ConvBackward;
+
+#[derive(Clone, Debug)]
+struct ConvState {
+    geometry: ConvGeometry,
+    input: FlexTensor,
+    weight: FlexTensor,
+}
+
+impl Backward<Flex, 2> for ConvBackward {
+    type State = ConvState;
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [input_node, weight_node] = ops.parents;
+        let grad_output = contiguous(&grads.consume::<Flex>(&ops.node));
+        let ConvState {
+            geometry,
+            input,
+            weight,
+        } = ops.state;
+        let gradients = conv_backward(
+            &geometry,
+            values(&input),
+            values(&weight),
+            values(&grad_output),
+            input_node.is_some(),
+        );
+        if let (Some(node), Some(grad)) = (input_node, gradients.input) {
+            let dims = [
+                geometry.batch,
+                geometry.in_channels,
+                geometry.height,
+                geometry.width,
+            ];
+            grads.register::<Flex>(node.id, flex_tensor(grad, dims));
+        }
+        if let Some(node) = weight_node {
+            let dims = [
+                geometry.out_channels,
+                geometry.in_channels,
+                geometry.kernel[0],
+                geometry.kernel[1],
+            ];
+            grads.register::<Flex>(node.id, flex_tensor(gradients.weight, dims));
+        }
+    }
+}
+
+fn conv_node(
+    conv: &Conv2d<Trainable>,
+    geometry: ConvGeometry,
+    input: Tensor<Trainable, 4>,
+) -> Tensor<Trainable, 4> {
+    let input = float(input);
+    let weight = float(conv.weight.val());
+    let input_values = contiguous(&input.primitive);
+    let weight_values = contiguous(&weight.primitive);
+    let output = conv_forward(
+        &geometry,
+        values(&input_values),
+        values(&weight_values),
+        None,
+    );
+    let output = flex_tensor(output, output_dims(&geometry));
+    let output = match ConvBackward
+        .prepare::<NoCheckpointing>([input.node.clone(), weight.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(
+            ConvState {
+                geometry,
+                input: input_values,
+                weight: weight_values,
+            },
+            output,
+        ),
+        OpsKind::UnTracked(prep) => prep.finish(output),
+    };
+    tensor(output)
+}
