@@ -8,7 +8,7 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use super::matmul::{matmul, MatRef};
+use super::matmul::{matmul, MatMut, MatRef};
 
 /// The one shape a convolution call works on. Only dilation 1 and one group
 /// of channels (every convolution a ResNet has); other calls go to burn.
@@ -199,6 +199,16 @@ fn taps(g: &ConvGeometry) -> impl Iterator<Item = Tap> + '_ {
     })
 }
 
+/// Zeroes the columns outside `[start, end)` of a plane `width` wide: a
+/// strided store per border column (a 3×3 tap has at most one).
+fn zero_border_columns(plane: &mut [f32], width: usize, (start, end): (usize, usize)) {
+    for column in (0..start).chain(end..width) {
+        for value in plane[column..].iter_mut().step_by(width) {
+            *value = 0.0;
+        }
+    }
+}
+
 /// im2col of `samples` consecutive samples: `columns` is
 /// `[patch_len, samples · out_plane]`, column `j · out_plane + oy · out_width + ox`.
 fn im2col(geometry: &ConvGeometry, input: &[f32], samples: usize, columns: &mut [f32]) {
@@ -218,10 +228,7 @@ fn im2col(geometry: &ConvGeometry, input: &[f32], samples: usize, columns: &mut 
                 target[..start].fill(0.0);
                 target[end..].fill(0.0);
                 // Wrapped reads from the neighbouring row.
-                for line in target.chunks_exact_mut(g.out_width) {
-                    line[..x_start].fill(0.0);
-                    line[x_end..].fill(0.0);
-                }
+                zero_border_columns(target, g.out_width, (x_start, x_end));
                 continue;
             }
             for (oy, line) in target.chunks_exact_mut(g.out_width).enumerate() {
@@ -265,10 +272,7 @@ fn col2im(geometry: &ConvGeometry, columns: &mut [f32], samples: usize, input: &
             if let Some(offset) = plane_offset(g, tap_y, tap_x) {
                 // Entries that read padding would land on the
                 // neighbouring row: zero them, then add in one pass.
-                for line in source.chunks_exact_mut(g.out_width) {
-                    line[..x_start].fill(0.0);
-                    line[x_end..].fill(0.0);
-                }
+                zero_border_columns(source, g.out_width, (x_start, x_end));
                 let (start, end) = shifted_range((y_start, y_end), g.out_width, offset, plane);
                 let from = (start as isize + offset) as usize;
                 for (pixel, value) in target[from..from + end - start]
@@ -362,10 +366,12 @@ pub(crate) fn conv_forward(
                 };
                 let parallel = groups < rayon::current_num_threads();
                 if samples == 1 {
+                    let output = MatMut::row_major(output, g.out_channels, width);
                     matmul(output, weight, columns, false, parallel);
                 } else {
                     let product = resized(&mut scratch.products, g.out_channels * width);
-                    matmul(product, weight, columns, false, parallel);
+                    let product_view = MatMut::row_major(product, g.out_channels, width);
+                    matmul(product_view, weight, columns, false, parallel);
                     scatter_channels(product, samples, g.out_channels, g.out_plane(), output);
                 }
             })
@@ -441,8 +447,11 @@ pub(crate) fn conv_backward(
                         im2col(&g, input, samples, columns);
                         MatRef::row_major(columns, g.patch_len(), width)
                     };
+                    // The weight gradient is accumulated transposed
+                    // (column-major), so that gemm repacks the small output
+                    // gradient rather than the im2col matrix.
                     matmul(
-                        &mut grad_weight,
+                        MatMut::column_major(&mut grad_weight, g.out_channels, g.patch_len()),
                         grad_output,
                         columns.transposed(),
                         true,
@@ -451,7 +460,7 @@ pub(crate) fn conv_backward(
                     if let Some(grad_input) = grad_input {
                         if pointwise {
                             matmul(
-                                grad_input,
+                                MatMut::row_major(grad_input, g.in_channels, width),
                                 weight_view.transposed(),
                                 grad_output,
                                 false,
@@ -461,7 +470,7 @@ pub(crate) fn conv_backward(
                             let grad_columns =
                                 resized(&mut scratch.products, g.patch_len() * width);
                             matmul(
-                                grad_columns,
+                                MatMut::row_major(grad_columns, g.patch_len(), width),
                                 weight_view.transposed(),
                                 grad_output,
                                 false,
@@ -481,9 +490,16 @@ pub(crate) fn conv_backward(
                 total
             },
         );
+    // Back from [patch_len, out_channels] to the weight's layout.
+    let mut weight = vec![0.0; g.weight_len()];
+    for (patch, row) in grad_weight.chunks_exact(g.out_channels).enumerate() {
+        for (channel, value) in row.iter().enumerate() {
+            weight[channel * g.patch_len() + patch] = *value;
+        }
+    }
     ConvGradients {
         input: grad_input,
-        weight: grad_weight,
+        weight,
     }
 }
 

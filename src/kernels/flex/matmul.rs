@@ -45,22 +45,69 @@ impl<'a> MatRef<'a> {
     }
 }
 
+/// A writable `rows × cols` matrix over a slice, stored row after row or
+/// column after column.
+pub(super) struct MatMut<'a> {
+    data: &'a mut [f32],
+    rows: usize,
+    cols: usize,
+    column_major: bool,
+}
+
+impl<'a> MatMut<'a> {
+    pub(super) fn row_major(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
+        MatMut {
+            data,
+            rows,
+            cols,
+            column_major: false,
+        }
+    }
+
+    /// Column-major: gemm's own layout, so it does not swap the operands
+    /// (which decides which operand it must repack).
+    pub(super) fn column_major(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
+        MatMut {
+            data,
+            rows,
+            cols,
+            column_major: true,
+        }
+    }
+
+    /// (row stride, column stride).
+    fn strides(&self) -> (isize, isize) {
+        if self.column_major {
+            (1, self.rows as isize)
+        } else {
+            (self.cols as isize, 1)
+        }
+    }
+}
+
 /// `dst = lhs · rhs`, or `dst += lhs · rhs` with `accumulate`; `dst` is
-/// `lhs.rows × rhs.cols`, row-major. `parallel` lets gemm split the product
-/// over rayon's pool (for callers that are not already splitting work).
+/// `lhs.rows × rhs.cols`. `parallel` lets gemm split the product over
+/// rayon's pool (for callers that are not already splitting work).
 ///
 /// # Panics
 /// When the shapes disagree or a view reaches past its slice: the callers
 /// derive every shape from one geometry, so this is a broken invariant.
 pub(super) fn matmul(
-    dst: &mut [f32],
+    dst: MatMut<'_>,
     lhs: MatRef<'_>,
     rhs: MatRef<'_>,
     accumulate: bool,
     parallel: bool,
 ) {
     assert_eq!(lhs.cols, rhs.rows, "inner dimensions of a product");
-    assert_eq!(dst.len(), lhs.rows * rhs.cols, "product's destination");
+    assert_eq!(
+        (dst.rows, dst.cols),
+        (lhs.rows, rhs.cols),
+        "product's destination"
+    );
+    assert_eq!(dst.data.len(), dst.rows * dst.cols, "product's destination");
+    let (dst_row_stride, dst_col_stride) = dst.strides();
+    let dst = dst.data;
     assert!(lhs.fits() && rhs.fits(), "a matrix view past its slice");
     if dst.is_empty() {
         return;
@@ -85,8 +132,8 @@ pub(super) fn matmul(
             rhs.cols,
             lhs.cols,
             dst.as_mut_ptr(),
-            1,
-            rhs.cols as isize,
+            dst_col_stride,
+            dst_row_stride,
             accumulate,
             lhs.data.as_ptr(),
             lhs.col_stride as isize,
@@ -115,7 +162,7 @@ mod tests {
         let b = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0];
         let mut dst = [0.0; 4];
         matmul(
-            &mut dst,
+            MatMut::row_major(&mut dst, 2, 2),
             MatRef::row_major(&a, 2, 3),
             MatRef::row_major(&b, 3, 2),
             false,
@@ -125,7 +172,23 @@ mod tests {
         // aᵀ · a = [[17, 22, 27], [22, 29, 36], [27, 36, 45]], accumulated onto ones.
         let mut gram = [1.0; 9];
         let a_view = MatRef::row_major(&a, 2, 3);
-        matmul(&mut gram, a_view.transposed(), a_view, true, true);
+        matmul(
+            MatMut::row_major(&mut gram, 3, 3),
+            a_view.transposed(),
+            a_view,
+            true,
+            true,
+        );
         assert_eq!(gram, [18.0, 23.0, 28.0, 23.0, 30.0, 37.0, 28.0, 37.0, 46.0]);
+        // The first product stored column-major: [[4, 10], [5, 11]] in memory.
+        let mut columns = [0.0; 4];
+        matmul(
+            MatMut::column_major(&mut columns, 2, 2),
+            MatRef::row_major(&a, 2, 3),
+            MatRef::row_major(&b, 3, 2),
+            false,
+            false,
+        );
+        assert_eq!(columns, [4.0, 10.0, 5.0, 11.0]);
     }
 }
