@@ -124,6 +124,7 @@ struct Scratch {
     columns: Vec<f32>,
     products: Vec<f32>,
     gathered: Vec<f32>,
+    phased: Vec<f32>,
 }
 
 thread_local! {
@@ -211,9 +212,20 @@ fn zero_border_columns(plane: &mut [f32], width: usize, (start, end): (usize, us
 
 /// im2col of `samples` consecutive samples: `columns` is
 /// `[patch_len, samples · out_plane]`, column `j · out_plane + oy · out_width + ox`.
-fn im2col(geometry: &ConvGeometry, input: &[f32], samples: usize, columns: &mut [f32]) {
+fn im2col(
+    geometry: &ConvGeometry,
+    input: &[f32],
+    samples: usize,
+    columns: &mut [f32],
+    phased: &mut Vec<f32>,
+) {
     let g = geometry;
     let (plane, out_plane, width) = (g.in_plane(), g.out_plane(), samples * g.out_plane());
+    let phases = Phases::new(g);
+    let phased = resized(phased, phases.len(samples * g.in_channels * g.height));
+    if g.stride[1] > 1 {
+        phases.split(input, phased);
+    }
     for tap in taps(g) {
         let ((y_start, y_end), (x_start, x_end)) = (tap.valid_rows, tap.valid_columns);
         let (channel, tap_y, tap_x) = (tap.channel, tap.y, tap.x);
@@ -237,20 +249,16 @@ fn im2col(geometry: &ConvGeometry, input: &[f32], samples: usize, columns: &mut 
                     continue;
                 }
                 let iy = oy * g.stride[0] + tap_y - g.padding_start[0];
-                let source = &source[iy * g.width..(iy + 1) * g.width];
                 line[..x_start].fill(0.0);
                 line[x_end..].fill(0.0);
                 let first = x_start * g.stride[1] + tap_x - g.padding_start[1];
-                if g.stride[1] == 1 {
-                    line[x_start..x_end].copy_from_slice(&source[first..first + x_end - x_start]);
+                let run = if g.stride[1] == 1 {
+                    &source[iy * g.width + first..]
                 } else {
-                    for (value, pixel) in line[x_start..x_end]
-                        .iter_mut()
-                        .zip(source[first..].iter().step_by(g.stride[1]))
-                    {
-                        *value = *pixel;
-                    }
-                }
+                    let row = (sample * g.in_channels + channel) * g.height + iy;
+                    phases.run(phased, row, first)
+                };
+                line[x_start..x_end].copy_from_slice(&run[..x_end - x_start]);
             }
         }
     }
@@ -259,9 +267,20 @@ fn im2col(geometry: &ConvGeometry, input: &[f32], samples: usize, columns: &mut 
 /// The adjoint of [`im2col`]: adds each column entry back onto the input
 /// pixel it was read from. `input` must start zeroed; `columns` is
 /// clobbered (entries that read padding are zeroed).
-fn col2im(geometry: &ConvGeometry, columns: &mut [f32], samples: usize, input: &mut [f32]) {
+fn col2im(
+    geometry: &ConvGeometry,
+    columns: &mut [f32],
+    samples: usize,
+    input: &mut [f32],
+    phased: &mut Vec<f32>,
+) {
     let g = geometry;
     let (plane, out_plane, width) = (g.in_plane(), g.out_plane(), samples * g.out_plane());
+    let phases = Phases::new(g);
+    let phased = resized(phased, phases.len(samples * g.in_channels * g.height));
+    if g.stride[1] > 1 {
+        phased.fill(0.0);
+    }
     for tap in taps(g) {
         let ((y_start, y_end), (x_start, x_end)) = (tap.valid_rows, tap.valid_columns);
         let (channel, tap_y, tap_x) = (tap.channel, tap.y, tap.x);
@@ -285,21 +304,89 @@ fn col2im(geometry: &ConvGeometry, columns: &mut [f32], samples: usize, input: &
             }
             for oy in y_start..y_end {
                 let iy = oy * g.stride[0] + tap_y - g.padding_start[0];
-                let target = &mut target[iy * g.width..(iy + 1) * g.width];
                 let line = &source[oy * g.out_width + x_start..oy * g.out_width + x_end];
                 let first = x_start * g.stride[1] + tap_x - g.padding_start[1];
-                if g.stride[1] == 1 {
-                    for (pixel, value) in target[first..].iter_mut().zip(line) {
-                        *pixel += value;
-                    }
+                let run = if g.stride[1] == 1 {
+                    &mut target[iy * g.width + first..]
                 } else {
-                    for (pixel, value) in target[first..].iter_mut().step_by(g.stride[1]).zip(line)
-                    {
-                        *pixel += value;
-                    }
+                    let row = (sample * g.in_channels + channel) * g.height + iy;
+                    phases.run_mut(phased, row, first)
+                };
+                for (pixel, value) in run.iter_mut().zip(line) {
+                    *pixel += value;
                 }
             }
         }
+    }
+    if g.stride[1] > 1 {
+        phases.merge(phased, input);
+    }
+}
+
+/// Input rows rearranged by column phase for a horizontal stride `s`: row
+/// `r` becomes `s` runs of `ceil(width / s)` values, run `q` holding columns
+/// `q, q + s, q + 2s, …`, so a strided tap reads (or adds into) one
+/// contiguous run instead of every `s`-th value.
+#[derive(Clone, Copy)]
+struct Phases {
+    width: usize,
+    stride: usize,
+    run_len: usize,
+}
+
+impl Phases {
+    fn new(g: &ConvGeometry) -> Self {
+        Phases {
+            width: g.width,
+            stride: g.stride[1],
+            run_len: g.width.div_ceil(g.stride[1]),
+        }
+    }
+
+    /// Values for `rows` rows (none at stride 1, which reads rows directly).
+    fn len(&self, rows: usize) -> usize {
+        if self.stride > 1 {
+            rows * self.stride * self.run_len
+        } else {
+            0
+        }
+    }
+
+    fn split(&self, input: &[f32], phased: &mut [f32]) {
+        let rows = input.chunks_exact(self.width);
+        for (row, runs) in rows.zip(phased.chunks_exact_mut(self.stride * self.run_len)) {
+            for (phase, run) in runs.chunks_exact_mut(self.run_len).enumerate() {
+                for (slot, value) in run.iter_mut().zip(row[phase..].iter().step_by(self.stride)) {
+                    *slot = *value;
+                }
+            }
+        }
+    }
+
+    /// Adds the phased rows back onto `input` (the adjoint of [`Phases::split`]).
+    fn merge(&self, phased: &[f32], input: &mut [f32]) {
+        let rows = input.chunks_exact_mut(self.width);
+        for (row, runs) in rows.zip(phased.chunks_exact(self.stride * self.run_len)) {
+            for (phase, run) in runs.chunks_exact(self.run_len).enumerate() {
+                for (pixel, value) in row[phase..].iter_mut().step_by(self.stride).zip(run) {
+                    *pixel += value;
+                }
+            }
+        }
+    }
+
+    /// Row `row`'s values from input column `first` on, every `stride`-th.
+    fn run<'a>(&self, phased: &'a [f32], row: usize, first: usize) -> &'a [f32] {
+        &phased[self.offset(row, first)..]
+    }
+
+    fn run_mut<'a>(&self, phased: &'a mut [f32], row: usize, first: usize) -> &'a mut [f32] {
+        &mut phased[self.offset(row, first)..]
+    }
+
+    fn offset(&self, row: usize, first: usize) -> usize {
+        let (phase, index) = (first % self.stride, first / self.stride);
+        (row * self.stride + phase) * self.run_len + index
     }
 }
 
@@ -361,7 +448,7 @@ pub(crate) fn conv_forward(
                     MatRef::row_major(input, g.in_channels, width)
                 } else {
                     let columns = resized(&mut scratch.columns, g.patch_len() * width);
-                    im2col(&g, input, samples, columns);
+                    im2col(&g, input, samples, columns, &mut scratch.phased);
                     MatRef::row_major(columns, g.patch_len(), width)
                 };
                 let parallel = groups < rayon::current_num_threads();
@@ -444,7 +531,7 @@ pub(crate) fn conv_backward(
                         MatRef::row_major(input, g.in_channels, width)
                     } else {
                         let columns = resized(&mut scratch.columns, g.patch_len() * width);
-                        im2col(&g, input, samples, columns);
+                        im2col(&g, input, samples, columns, &mut scratch.phased);
                         MatRef::row_major(columns, g.patch_len(), width)
                     };
                     // The weight gradient is accumulated transposed
@@ -476,7 +563,7 @@ pub(crate) fn conv_backward(
                                 false,
                                 parallel,
                             );
-                            col2im(&g, grad_columns, samples, grad_input);
+                            col2im(&g, grad_columns, samples, grad_input, &mut scratch.phased);
                         }
                     }
                     grad_weight
