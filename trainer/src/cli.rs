@@ -66,9 +66,13 @@ pub enum Command {
     ///
     /// Writes OUT/backbone.safetensors (torchvision names, for `padim fit
     /// --weights`), OUT/run.json (every setting), OUT/log.jsonl (every
-    /// step's losses) and OUT/checkpoint/ (each epoch and on Ctrl-C).
+    /// step's losses) and OUT/checkpoint/ (each epoch, every
+    /// --checkpoint-every steps and on Ctrl-C). `--resume OUT` alone
+    /// continues a stopped or killed run: each setting flag left out keeps
+    /// the run's value (the defaults below are a new run's), and one given
+    /// must agree with OUT/run.json.
     #[command(
-        after_help = "Example:\n  spotdiff pretrain --data data --out runs/spd --method simsiam --spd-weight 0.1 --width 0.25 --size 64 --epochs 2 --batch 32"
+        after_help = "Example:\n  spotdiff pretrain --data data --out runs/spd --method simsiam --spd-weight 0.1 --width 0.25 --size 64 --epochs 2 --batch 32 --checkpoint-every 100\n  spotdiff pretrain --resume runs/spd"
     )]
     Pretrain(PretrainArgs),
     /// Score every test image with each fitted backbone (and optionally the
@@ -269,65 +273,76 @@ pub enum DataCommand {
     },
 }
 
+/// `pretrain`'s flags. Those that decide the result are optional: a new run
+/// takes the default each one's help names, a resumed run the value in its
+/// run.json (a flag given with --resume must agree with it).
 #[derive(Debug, Args)]
 pub struct PretrainArgs {
-    /// The pre-training method; SPD adds its term to any of them.
-    #[arg(long, value_enum, default_value_t = MethodKind::SimSiam)]
-    pub method: MethodKind,
-    /// SPD's weight η in L = L_method + η·L_spd, at least 0; 0 trains the plain method.
-    #[arg(long, default_value_t = 0.1, value_parser = non_negative_number)]
-    pub spd_weight: f64,
-    /// The backbone architecture.
-    #[arg(long, value_enum, default_value_t = Backbone::Resnet18)]
-    pub backbone: Backbone,
-    /// The backbone's channel width multiplier, above 0 (1 is torchvision's).
-    #[arg(long, default_value_t = 0.25, value_parser = positive_number)]
-    pub width: f64,
-    /// The side of the square training views in pixels, 16 to 4096.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(16..=4096))]
-    pub size: u32,
-    /// Passes over the training images, at least 1; the cosine schedule spans them all.
-    #[arg(long, default_value_t = 10, value_parser = at_least::<u64>(1))]
-    pub epochs: u64,
-    /// Images per step, at least 2 per device for batch norm (the last incomplete batch of an epoch is dropped).
-    #[arg(long, default_value_t = 32, value_parser = at_least::<usize>(2))]
-    pub batch: usize,
-    /// The VisA-layout data set's root folder.
-    #[arg(long, value_name = "ROOT")]
-    pub data: PathBuf,
-    /// The VisA split whose training normals are used.
-    #[arg(long, value_enum, default_value_t = VisaSplit::OneClass)]
-    pub split: VisaSplit,
-    /// The run folder (created; it must be new unless --resume is given).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// The compute backend; only those built into this binary are offered.
-    #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
-    pub backend: BackendKind,
-    /// The seed of the initialisation, the epoch orders and every augmentation.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Continue the run in --out from its last checkpoint, with the same settings.
+    /// The pre-training method; SPD adds its term to any of them [default: simsiam].
+    #[arg(long, value_enum)]
+    pub method: Option<MethodKind>,
+    /// SPD's weight η in L = L_method + η·L_spd, at least 0; 0 trains the plain method [default: 0.1].
+    #[arg(long, value_parser = non_negative_number)]
+    pub spd_weight: Option<f64>,
+    /// The backbone architecture [default: resnet18].
+    #[arg(long, value_enum)]
+    pub backbone: Option<Backbone>,
+    /// The backbone's channel width multiplier, above 0 (1 is torchvision's) [default: 0.25].
+    #[arg(long, value_parser = positive_number)]
+    pub width: Option<f64>,
+    /// The side of the square training views in pixels, 16 to 4096 [default: 64].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(16..=4096))]
+    pub size: Option<u32>,
+    /// Passes over the training images, at least 1; the cosine schedule spans them all [default: 10].
+    #[arg(long, value_parser = at_least::<u64>(1))]
+    pub epochs: Option<u64>,
+    /// Images per step, at least 2 per device for batch norm (the last incomplete batch of an epoch is dropped) [default: 32].
+    #[arg(long, value_parser = at_least::<usize>(2))]
+    pub batch: Option<usize>,
+    /// The VisA-layout data set's root folder (required for a new run).
+    #[arg(long, value_name = "ROOT", required_unless_present = "resume")]
+    pub data: Option<PathBuf>,
+    /// The VisA split whose training normals are used [default: 1cls].
+    #[arg(long, value_enum)]
+    pub split: Option<VisaSplit>,
+    /// The run folder: created for a new run (it must be new or empty), or the one --resume continues.
+    #[arg(long, value_name = "DIR", required_unless_present = "resume")]
+    pub out: Option<PathBuf>,
+    /// The compute backend; only those built into this binary are offered [default: flex].
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendKind>,
+    /// The seed of the initialisation, the epoch orders and every augmentation [default: 0].
     #[arg(long)]
-    pub resume: bool,
+    pub seed: Option<u64>,
+    /// Continue the run in DIR (or in --out) from its last checkpoint, with
+    /// every setting read from DIR/run.json; without a checkpoint yet it
+    /// starts over. Either way it ends with the weights an uninterrupted run
+    /// has.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<Option<PathBuf>>,
+    /// Also checkpoint every N steps, at least 1, so that a killed run loses
+    /// at most N steps; without it, at the end of each epoch only. Kept in
+    /// run.json: a resumed run goes on with it unless given again.
+    #[arg(long, value_name = "N", value_parser = at_least::<u64>(1))]
+    pub checkpoint_every: Option<u64>,
     /// Stop (with a checkpoint) after this many epochs of this invocation, at
     /// least 1; the schedule still spans --epochs and --resume continues it.
     #[arg(long, value_name = "N", value_parser = at_least::<u64>(1))]
     pub pause_after: Option<u64>,
     /// Devices to train on, at least 1, data-parallel with burn's
     /// all-reduce: the first N GPUs of wgpu or cuda (flex: at most 2 peers
-    /// sharing the CPU). Each takes batch/N images a step.
-    #[arg(long, default_value_t = 1, value_parser = at_least::<usize>(1))]
-    pub devices: usize,
+    /// sharing the CPU). Each takes batch/N images a step [default: 1].
+    #[arg(long, value_parser = at_least::<usize>(1))]
+    pub devices: Option<usize>,
     /// The base learning rate at batch 256, above 0 (scaled by batch/256); the method's own when left out.
     #[arg(long, value_parser = positive_number)]
     pub lr: Option<f64>,
     /// Threads decoding and augmenting images ahead of the training step, at least 1.
     #[arg(long, default_value_t = 2, value_parser = at_least::<usize>(1))]
     pub workers: usize,
-    /// The length of MoCo's queue of negative keys, at least 1.
-    #[arg(long, default_value_t = 65536, value_parser = at_least::<usize>(1))]
-    pub moco_queue: usize,
+    /// The length of MoCo's queue of negative keys, at least 1 [default: 65536].
+    #[arg(long, value_parser = at_least::<usize>(1))]
+    pub moco_queue: Option<usize>,
     /// When standard error is not a terminal (a log file, CI, nohup), print
     /// a line every N steps, at least 1: epoch, step, losses, images/s and
     /// the time left. On a terminal the progress bar shows the same.

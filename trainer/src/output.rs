@@ -76,6 +76,26 @@ pub fn differing_fields<T: Serialize>(
         .collect())
 }
 
+/// [`differing_fields`] down to the values that differ inside objects,
+/// named by their dotted path (`settings.model.spd_weight`).
+pub fn differing_leaves<T: Serialize>(
+    old: &T,
+    new: &T,
+    ignored: &[&str],
+) -> anyhow::Result<Vec<(String, Value, Value)>> {
+    let mut leaves = Vec::new();
+    for (key, before, after) in differing_fields(old, new, ignored)? {
+        if before.is_object() && after.is_object() {
+            for (inner, before, after) in differing_leaves(&before, &after, &[])? {
+                leaves.push((format!("{key}.{inner}"), before, after));
+            }
+        } else {
+            leaves.push((key, before, after));
+        }
+    }
+    Ok(leaves)
+}
+
 /// A progress bar counting images.
 pub fn image_bar(length: usize, message: String) -> ProgressBar {
     let bar = ProgressBar::new(length as u64);

@@ -1,7 +1,8 @@
 //! The `spotdiff` binary end to end: output, exit codes and messages.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn spotdiff(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_spotdiff"))
@@ -899,7 +900,8 @@ fn pretraining_set(dir: &Path) -> PathBuf {
     root
 }
 
-fn pretrain(root: &Path, out: &Path, extra: &[&str]) -> Output {
+/// A small run on `root` into `out`: 3 steps an epoch, 2 epochs.
+fn pretrain_args<'a>(root: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "pretrain",
         "--data",
@@ -918,7 +920,246 @@ fn pretrain(root: &Path, out: &Path, extra: &[&str]) -> Output {
         "5",
     ];
     args.extend_from_slice(extra);
-    spotdiff(&args)
+    args
+}
+
+fn pretrain(root: &Path, out: &Path, extra: &[&str]) -> Output {
+    spotdiff(&pretrain_args(root, out, extra))
+}
+
+/// `spotdiff pretrain --resume RUN`, the run folder alone.
+fn resume(run: &Path) -> Output {
+    spotdiff(&["pretrain", "--resume", run.to_str().unwrap()])
+}
+
+/// Runs spotdiff held still at `moment` (`after-step:N` or
+/// `between-renames:N`, through the test-only `SPOTDIFF_TEST_HALT`), and
+/// kills it there with SIGKILL once it says it halted.
+fn kill_at(args: &[&str], moment: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_spotdiff"))
+        .args(args)
+        .env("SPOTDIFF_TEST_HALT", moment)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the spotdiff binary runs");
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if line == format!("halted at {moment}") {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return;
+        }
+        said += &line;
+        said += "\n";
+    }
+    let status = child.wait().unwrap();
+    panic!("spotdiff ended ({status}) without halting at {moment}: {said}");
+}
+
+/// The files a run leaves that must not depend on how often it was
+/// stopped and resumed.
+const RUN_FILES: [&str; 6] = [
+    "backbone.safetensors",
+    "log.jsonl",
+    "run.json",
+    "checkpoint/model.bin",
+    "checkpoint/optimizer.bin",
+    "checkpoint/position.json",
+];
+
+/// Asserts that the runs in `a` and `b` left byte-identical files, and
+/// nothing of a checkpoint in the making.
+#[track_caller]
+fn assert_same_files(a: &Path, b: &Path, files: &[&str]) {
+    for file in files {
+        let read = |run: &Path| {
+            std::fs::read(run.join(file))
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", run.join(file).display()))
+        };
+        assert!(
+            read(a) == read(b),
+            "{file} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+    for leftover in ["checkpoint.partial", "checkpoint.old"] {
+        assert!(
+            !b.join(leftover).exists(),
+            "{} left {leftover}",
+            b.display()
+        );
+    }
+}
+
+fn checkpoint_position(run: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(run.join("checkpoint/position.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A run killed (SIGKILL) at any moment and resumed with `--resume RUN`
+/// alone ends with the files of an uninterrupted run, byte for byte: the
+/// exported backbone, the step log, run.json and the checkpoint itself.
+#[test]
+fn pretrain_killed_anywhere_resumes_to_the_same_files() {
+    let dir = temp_dir("pretrain_kill");
+    let root = pretraining_set(&dir);
+    let full = dir.join("full");
+    let output = pretrain(&root, &full, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    // 3 steps an epoch; the checkpoints come at steps 3 and 6.
+    for (name, moment) in [
+        // Before the first checkpoint: only run.json and a line of log.
+        ("first_step", "after-step:1"),
+        // The first checkpoint written but not in its place.
+        ("first_renames", "between-renames:3"),
+        // Mid-epoch, two steps after the first checkpoint.
+        ("mid_epoch", "after-step:5"),
+        // The last checkpoint written, the first moved aside: no
+        // checkpoint/ at all until the resume puts the first back.
+        ("last_renames", "between-renames:6"),
+    ] {
+        let run = dir.join(name);
+        kill_at(&pretrain_args(&root, &run, &[]), moment);
+        assert!(!run.join("backbone.safetensors").exists(), "{name}");
+        match name {
+            "first_step" | "first_renames" => assert!(!run.join("checkpoint").exists()),
+            "mid_epoch" => assert_eq!(checkpoint_position(&run)["step"], 3),
+            _ => assert!(!run.join("checkpoint").exists() && run.join("checkpoint.old").is_dir()),
+        }
+        let output = resume(&run);
+        assert!(output.status.success(), "{name}: {}", stderr(&output));
+        if name.starts_with("first") {
+            assert!(
+                stdout(&output).contains("has no checkpoint yet: the run starts over"),
+                "{name}: {}",
+                stdout(&output)
+            );
+        }
+        assert_same_files(&full, &run, &RUN_FILES);
+    }
+}
+
+/// `--checkpoint-every N` checkpoints within the epoch too, and a run
+/// killed after one continues at the next batch of the same epoch, with the
+/// same images and views: the same files as an uninterrupted run, whose
+/// weights and log checkpointing does not change.
+#[test]
+fn pretrain_checkpoints_every_n_steps_and_resumes_mid_epoch() {
+    let dir = temp_dir("pretrain_checkpoint_every");
+    let root = pretraining_set(&dir);
+    let every = ["--checkpoint-every", "2"];
+    let full = dir.join("full");
+    let output = pretrain(&root, &full, &every);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let plain = dir.join("plain");
+    let output = pretrain(&root, &plain, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_same_files(&plain, &full, &["backbone.safetensors", "log.jsonl"]);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(full.join("run.json")).unwrap()).unwrap();
+    assert_eq!(manifest["checkpoint_every"], 2);
+
+    // Steps 2 and 4 checkpoint mid-epoch; killed after step 5, the run
+    // continues at batch 1 of epoch 1 (step 4 was epoch 1's first).
+    let part = dir.join("part");
+    kill_at(&pretrain_args(&root, &part, &every), "after-step:5");
+    assert_eq!(
+        checkpoint_position(&part),
+        serde_json::json!({"epoch": 1, "batch": 1, "step": 4})
+    );
+    let output = resume(&part);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_same_files(&full, &part, &RUN_FILES);
+
+    // A resume may change how often the run checkpoints (not the result),
+    // and run.json records it.
+    let changed = dir.join("changed");
+    kill_at(&pretrain_args(&root, &changed, &[]), "after-step:4");
+    let output = spotdiff(&[
+        "pretrain",
+        "--resume",
+        changed.to_str().unwrap(),
+        "--checkpoint-every",
+        "2",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_same_files(&full, &changed, &RUN_FILES);
+}
+
+/// `--resume RUN` reads every setting from RUN/run.json, from any working
+/// folder (the data set's path is stored canonical); a flag that
+/// contradicts it is refused naming the field and both values.
+#[test]
+fn pretrain_resume_takes_the_run_folder_alone() {
+    let dir = temp_dir("pretrain_resume_alone");
+    pretraining_set(&dir);
+    let run = dir.join("run");
+    // The data set named relative to the working folder.
+    let output = Command::new(env!("CARGO_BIN_EXE_spotdiff"))
+        .current_dir(&dir)
+        .args(pretrain_args(
+            Path::new("set"),
+            Path::new("run"),
+            &["--pause-after", "1"],
+        ))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["settings"]["data"],
+        dir.join("set").canonicalize().unwrap().to_str().unwrap()
+    );
+
+    let output = spotdiff(&[
+        "pretrain",
+        "--resume",
+        run.to_str().unwrap(),
+        "--spd-weight",
+        "0.2",
+        "--epochs",
+        "3",
+        "--seed",
+        "5",
+    ]);
+    assert_fails_with(
+        &output,
+        &format!(
+            "this invocation differs from {} in settings.epochs (run.json: 2, now: 3), \
+             settings.model.spd_weight (run.json: 0.1, now: 0.2);",
+            run.join("run.json").display()
+        ),
+    );
+    let output = spotdiff(&[
+        "pretrain",
+        "--resume",
+        run.to_str().unwrap(),
+        "--out",
+        dir.join("other").to_str().unwrap(),
+    ]);
+    assert_fails_with(&output, "name different folders");
+    assert_fails_with(
+        &spotdiff(&["pretrain", "--resume"]),
+        "--resume needs the run folder",
+    );
+    assert_fails_with(&resume(&dir.join("absent")), "a pretrain run folder?");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_spotdiff"))
+        .current_dir("/")
+        .args(["pretrain", "--resume", run.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let full = dir.join("full");
+    let output = pretrain(&dir.join("set"), &full, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_same_files(&full, &run, &RUN_FILES);
 }
 
 /// Data parallelism through burn's collective all-reduce, two peers on
@@ -954,12 +1195,11 @@ fn pretrain_on_two_devices_resumes_to_the_same_weights() {
     assert_eq!(manifest["settings"]["devices"], 2);
 
     // Resuming on another number of devices would change the result.
-    let output = pretrain(
-        &root,
-        &part,
-        &["--method", "moco", "--moco-queue", "16", "--resume"],
+    let output = pretrain(&root, &part, &["--devices", "1", "--resume"]);
+    assert_fails_with(
+        &output,
+        "/run.json in settings.devices (run.json: 2, now: 1);",
     );
-    assert_fails_with(&output, "devices: run 2 vs now 1");
     let output = pretrain(&root, &dir.join("zero"), &["--devices", "0"]);
     assert_fails_with(
         &output,
@@ -1075,9 +1315,13 @@ fn pretrain_resumed_equals_uninterrupted() {
     // Refusals: an existing run without --resume, --resume with other flags,
     // a batch the devices cannot share, a bad method.
     let output = pretrain(&root, &full, &[]);
-    assert_fails_with(&output, "pass --resume");
+    assert_fails_with(&output, "already exists and is not empty");
+    assert_fails_with(&output, "continue its run with --resume");
     let output = pretrain(&root, &part, &["--resume", "--spd-weight", "0.2"]);
-    assert_fails_with(&output, "the flags differ");
+    assert_fails_with(
+        &output,
+        "settings.model.spd_weight (run.json: 0.1, now: 0.2)",
+    );
     let output = pretrain(&root, &dir.join("d"), &["--devices", "3"]);
     assert_fails_with(
         &output,
@@ -1115,6 +1359,7 @@ fn pretrain_refuses_flags_out_of_range() {
         ("--moco-queue", "0", "0 is below the minimum of 1"),
         ("--pause-after", "0", "0 is below the minimum of 1"),
         ("--report-every", "0", "0 is below the minimum of 1"),
+        ("--checkpoint-every", "0", "0 is below the minimum of 1"),
         ("--size", "8", "8 is not in 16..=4096"),
         ("--width", "0", "0 is not above 0"),
         ("--lr", "-0.1", "-0.1 is not above 0"),

@@ -1,9 +1,11 @@
 //! `spotdiff pretrain`: SPD pre-training of a backbone on a VisA-layout data
-//! set's training normals. The flags are resolved into a [`Plan`] (every
+//! set's training normals. The flags (with `--resume`, the run's run.json
+//! and the flags that agree with it) are resolved into a [`Plan`] (every
 //! input checked before work starts), then one generic loop runs on the
 //! chosen backend and method: loader threads feed the core's
-//! `train_step`, each step is logged, each epoch (and Ctrl-C) checkpointed,
-//! and the backbone is exported with torchvision's names at the end.
+//! `train_step`, each step is logged, each epoch (every
+//! `--checkpoint-every` steps, and at Ctrl-C) checkpointed, and the backbone
+//! is exported with torchvision's names at the end.
 
 mod checkpoint;
 mod loader;
@@ -19,7 +21,7 @@ use anyhow::Context;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::{AutodiffBackend, BackendTypes};
 use serde::{Deserialize, Serialize};
-use spotdiff::data::{Label, Split};
+use spotdiff::data::{Label, Split, VisaSplit};
 use spotdiff::model::Backbone;
 use spotdiff::pretrain::{
     cosine_learning_rate, epoch_order, sgd, MethodKind, Moco, Pretrain, PretrainConfig,
@@ -30,18 +32,20 @@ use self::checkpoint::Position;
 use self::loader::{Loader, TrainingSet};
 use self::parallel::Devices;
 use self::progress::Progress;
-use self::stop::Stop;
+use self::stop::{halt_for_tests, Halt, Stop};
 use crate::backend::BackendKind;
 use crate::cli::PretrainArgs;
 use crate::dataset::open_checked_visa;
-use crate::output::{differing_fields, read_versioned_json, say, write_atomically, Versioned};
+use crate::output::{differing_leaves, read_versioned_json, say, write_atomically, Versioned};
 use crate::stats_folder::BACKBONE_FILE;
 
-/// Version of the run folder's layout and manifest.
-const MANIFEST_VERSION: u32 = 1;
+/// Version of the run folder's layout and manifest: 2 stores the data
+/// set's canonical path and `checkpoint_every`, and keys the checkpoint's
+/// tensors by module path.
+const MANIFEST_VERSION: u32 = 2;
 const MANIFEST: &str = "run.json";
 
-/// Everything that decides a run's result; `--resume` requires the same.
+/// Everything that decides a run's result; `--resume` keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
     pub model: PretrainConfig,
@@ -56,18 +60,13 @@ pub struct Settings {
     pub momentum: f64,
     pub weight_decay: f32,
     pub seed: u64,
-    /// The data set's root as given.
+    /// The data set's root, canonical (absolute, links resolved), so that
+    /// `--resume` finds it from any working folder.
     pub data: PathBuf,
     pub split: String,
     pub backend: BackendKind,
-    /// Data-parallel devices, each taking `batch / devices` images a step;
-    /// absent in runs of version 1 made before `--devices`, which used one.
-    #[serde(default = "one_device")]
+    /// Data-parallel devices, each taking `batch / devices` images a step.
     pub devices: usize,
-}
-
-fn one_device() -> usize {
-    1
 }
 
 /// `run.json`: the settings and what the run read.
@@ -81,6 +80,10 @@ pub struct Manifest {
     /// Training images per epoch (before dropping the last incomplete batch).
     pub images: usize,
     pub backbone_file: String,
+    /// Checkpoint every this many steps of the run besides each epoch's end
+    /// (`--checkpoint-every`); none: at each epoch's end only. It does not
+    /// change the result, so a resumed run may change it.
+    pub checkpoint_every: Option<u64>,
 }
 
 impl Versioned for Manifest {
@@ -98,7 +101,8 @@ struct Plan {
     out: PathBuf,
     set: Arc<TrainingSet>,
     builder: Arc<ViewBuilder>,
-    resume: bool,
+    /// The run.json of the run `--resume` continues.
+    resumed: Option<Manifest>,
     pause_after: Option<u64>,
     report_every: u64,
     workers: usize,
@@ -112,12 +116,22 @@ impl Plan {
     fn batches_per_epoch(&self) -> usize {
         self.manifest.images / self.settings().batch
     }
+
+    /// Whether the run checkpoints at `position`, within an epoch (its end
+    /// checkpoints anyway).
+    fn checkpoints_at(&self, position: Position) -> bool {
+        position.batch < self.batches_per_epoch()
+            && self
+                .manifest
+                .checkpoint_every
+                .is_some_and(|every| position.step.is_multiple_of(every))
+    }
 }
 
 pub fn run(args: &PretrainArgs) -> anyhow::Result<()> {
     let plan = resolve(args)?;
-    let count = args.devices;
-    match args.backend {
+    let count = plan.settings().devices;
+    match plan.settings().backend {
         // The peers share the one CPU device (which two keep busier than
         // one). burn's all-reduce sums the peers of one device in hash-map
         // order, which only for two cannot change the result.
@@ -167,23 +181,161 @@ fn check_device_count(
     Ok(())
 }
 
+/// The settings that decide a run's result, before they are checked.
+struct Choices {
+    method: MethodKind,
+    spd_weight: f64,
+    backbone: Backbone,
+    width: f64,
+    size: u32,
+    epochs: u64,
+    batch: usize,
+    base_lr: f64,
+    seed: u64,
+    data: PathBuf,
+    split: VisaSplit,
+    backend: BackendKind,
+    devices: usize,
+    moco_queue: usize,
+}
+
+impl Choices {
+    /// A new run's: each flag given, or the default its help names.
+    fn new_run(args: &PretrainArgs) -> anyhow::Result<Self> {
+        let method = args.method.unwrap_or(MethodKind::SimSiam);
+        Ok(Choices {
+            method,
+            spd_weight: args.spd_weight.unwrap_or(0.1),
+            backbone: args.backbone.unwrap_or(Backbone::Resnet18),
+            width: args.width.unwrap_or(0.25),
+            size: args.size.unwrap_or(64),
+            epochs: args.epochs.unwrap_or(10),
+            batch: args.batch.unwrap_or(32),
+            base_lr: args.lr.unwrap_or(method.base_learning_rate()),
+            seed: args.seed.unwrap_or(0),
+            data: args.data.clone().context("a new run needs --data ROOT")?,
+            split: args.split.unwrap_or(VisaSplit::OneClass),
+            backend: args.backend.unwrap_or(BackendKind::Flex),
+            devices: args.devices.unwrap_or(1),
+            moco_queue: args.moco_queue.unwrap_or(65536),
+        })
+    }
+
+    /// A resumed run's: each flag given, or the run's own setting in `run`
+    /// (read from `path`).
+    fn resumed(args: &PretrainArgs, run: &Settings, path: &Path) -> anyhow::Result<Self> {
+        let split: VisaSplit = run
+            .split
+            .parse()
+            .map_err(|problem| anyhow::anyhow!("{}: {problem}", path.display()))?;
+        Ok(Choices {
+            method: args.method.unwrap_or(run.model.method),
+            spd_weight: args.spd_weight.unwrap_or(run.model.spd_weight),
+            backbone: args.backbone.unwrap_or(run.backbone),
+            width: args.width.unwrap_or(run.model.backbone.width),
+            size: args.size.unwrap_or(run.size),
+            epochs: args.epochs.unwrap_or(run.epochs),
+            batch: args.batch.unwrap_or(run.batch),
+            base_lr: args.lr.unwrap_or(run.base_lr),
+            seed: args.seed.unwrap_or(run.seed),
+            data: args.data.clone().unwrap_or_else(|| run.data.clone()),
+            split: args.split.unwrap_or(split),
+            backend: args.backend.unwrap_or(run.backend),
+            devices: args.devices.unwrap_or(run.devices),
+            moco_queue: args.moco_queue.unwrap_or(run.model.moco_queue),
+        })
+    }
+}
+
 /// Checks what the flags' own ranges cannot (the batch against the
 /// devices, the model, the data set) before any work; the devices are
-/// checked by [`run`], then the run folder is prepared.
+/// checked by [`run`], and the run folder is prepared by [`prepare_out`].
 fn resolve(args: &PretrainArgs) -> anyhow::Result<Plan> {
-    let method = args.method;
-    if args.batch < 2 * args.devices || !args.batch.is_multiple_of(args.devices) {
+    let (out, resumed) = match &args.resume {
+        None => {
+            let out = args.out.clone().context("a new run needs --out DIR")?;
+            refuse_used_folder(&out)?;
+            (out, None)
+        }
+        Some(folder) => {
+            let out = run_folder(folder.as_deref(), args.out.as_deref())?;
+            let manifest: Manifest = read_versioned_json(
+                &out.join(MANIFEST),
+                &format!("is {} a pretrain run folder?", out.display()),
+            )
+            .context("--resume: cannot continue the run")?;
+            (out, Some(manifest))
+        }
+    };
+    let choices = match &resumed {
+        None => Choices::new_run(args)?,
+        Some(run) => Choices::resumed(args, &run.settings, &out.join(MANIFEST))?,
+    };
+    let checkpoint_every = args
+        .checkpoint_every
+        .or(resumed.as_ref().and_then(|run| run.checkpoint_every));
+    let (manifest, set, builder) = check(choices, checkpoint_every)?;
+    if let Some(run) = &resumed {
+        refuse_contradictions(&out, run, &manifest)?;
+    }
+    Ok(Plan {
+        manifest,
+        out,
+        set: Arc::new(set),
+        builder: Arc::new(builder),
+        resumed,
+        pause_after: args.pause_after,
+        report_every: args.report_every,
+        workers: args.workers,
+    })
+}
+
+/// The folder `--resume [DIR]` continues: DIR, or --out without one.
+fn run_folder(resume: Option<&Path>, out: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match (resume, out) {
+        (Some(dir), Some(out)) if !same_folder(dir, out) => anyhow::bail!(
+            "--resume {} and --out {} name different folders: name the run folder once, \
+             --resume DIR",
+            dir.display(),
+            out.display()
+        ),
+        (Some(dir), _) | (None, Some(dir)) => Ok(dir.to_path_buf()),
+        (None, None) => anyhow::bail!("--resume needs the run folder: --resume DIR"),
+    }
+}
+
+/// Whether two paths name one folder, however they are spelt.
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// The run `choices` describe, with its training images and views.
+fn check(
+    choices: Choices,
+    checkpoint_every: Option<u64>,
+) -> anyhow::Result<(Manifest, TrainingSet, ViewBuilder)> {
+    let (method, batch, devices, data) = (
+        choices.method,
+        choices.batch,
+        choices.devices,
+        &choices.data,
+    );
+    if batch < 2 * devices || !batch.is_multiple_of(devices) {
         anyhow::bail!(
-            "--batch {} on --devices {}: each device takes an equal share of the batch, and \
-             batch norm needs at least 2 images per device",
-            args.batch,
-            args.devices
+            "--batch {batch} on --devices {devices}: each device takes an equal share of the \
+             batch, and batch norm needs at least 2 images per device"
         );
     }
-    let backbone = args.backbone.config(args.width);
-    let data = open_checked_visa(&args.data, args.split)?;
-    let classes: Vec<String> = data.classes(None)?;
-    let samples: Vec<_> = data
+    let backbone = choices.backbone.config(choices.width);
+    let visa = open_checked_visa(data, choices.split)?;
+    let root = data
+        .canonicalize()
+        .with_context(|| format!("cannot resolve the path {}", data.display()))?;
+    let classes: Vec<String> = visa.classes(None)?;
+    let samples: Vec<_> = visa
         .dataset
         .samples
         .iter()
@@ -193,127 +345,124 @@ fn resolve(args: &PretrainArgs) -> anyhow::Result<Plan> {
             (s.clone(), label)
         })
         .collect();
-    if samples.len() < args.batch {
+    if samples.len() < batch {
         anyhow::bail!(
-            "{} has {} normal training images in the {} split, fewer than --batch {}",
-            args.data.display(),
+            "{} has {} normal training images in the {} split, fewer than --batch {batch}",
+            data.display(),
             samples.len(),
-            data.split,
-            args.batch
+            visa.split,
         );
     }
     if method == MethodKind::Supervised && classes.len() < 2 {
         anyhow::bail!(
             "--method supervised needs at least two object classes to tell apart; {} has {}",
-            args.data.display(),
+            data.display(),
             classes.len()
         );
     }
     let model = PretrainConfig::new(method, backbone)
-        .with_spd_weight(args.spd_weight)
+        .with_spd_weight(choices.spd_weight)
         .with_classes(classes.len())
-        .with_moco_queue(args.moco_queue);
+        .with_moco_queue(choices.moco_queue);
     model.check()?;
-    let builder = ViewBuilder::new(method, args.size, model.uses_spd(), args.seed)?;
-    let base_lr = args.lr.unwrap_or(method.base_learning_rate());
+    let builder = ViewBuilder::new(method, choices.size, model.uses_spd(), choices.seed)?;
     let manifest = Manifest {
         version: MANIFEST_VERSION,
         generator: format!("spotdiff {}", env!("CARGO_PKG_VERSION")),
         settings: Settings {
             model,
-            backbone: args.backbone,
-            size: args.size,
-            epochs: args.epochs,
-            batch: args.batch,
-            base_lr,
-            peak_lr: base_lr * args.batch as f64 / 256.0,
+            backbone: choices.backbone,
+            size: choices.size,
+            epochs: choices.epochs,
+            batch,
+            base_lr: choices.base_lr,
+            peak_lr: choices.base_lr * batch as f64 / 256.0,
             momentum: MOMENTUM,
             weight_decay: WEIGHT_DECAY,
-            seed: args.seed,
-            data: args.data.clone(),
-            split: data.split.to_string(),
-            backend: args.backend,
-            devices: args.devices,
+            seed: choices.seed,
+            data: root,
+            split: visa.split.to_string(),
+            backend: choices.backend,
+            devices,
         },
         classes,
         images: samples.len(),
         backbone_file: BACKBONE_FILE.to_string(),
+        checkpoint_every,
     };
-    Ok(Plan {
-        manifest,
-        out: args.out.clone(),
-        set: Arc::new(TrainingSet {
-            source: data.source,
-            samples,
-        }),
-        builder: Arc::new(builder),
-        resume: args.resume,
-        pause_after: args.pause_after,
-        report_every: args.report_every,
-        workers: args.workers,
-    })
+    let set = TrainingSet {
+        source: visa.source,
+        samples,
+    };
+    Ok((manifest, set, builder))
 }
 
-/// A new run needs a new (or empty) folder; a resumed one needs the same
-/// settings and a checkpoint.
-fn prepare_out(out: &Path, manifest: &Manifest, resume: bool) -> anyhow::Result<()> {
-    let path = out.join(MANIFEST);
-    if !resume {
-        if out.exists()
-            && out
-                .read_dir()
-                .map(|mut d| d.next().is_some())
-                .unwrap_or(true)
-        {
-            anyhow::bail!(
-                "{} already exists and is not empty: choose a new --out, or pass --resume to continue its run",
-                out.display()
-            );
-        }
-        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-        return write_atomically(&path, serde_json::to_string_pretty(manifest)?.as_bytes());
-    }
-    let saved: Manifest = read_versioned_json(
-        &path,
-        &format!("is {} a pretrain run folder?", out.display()),
-    )
-    .context("--resume: cannot continue the run")?;
-    // The data set is the same folder however its path is spelt
-    // (`./set`, `set`, an absolute path); the run keeps the spelling it
-    // started with.
-    let mut settings = manifest.settings.clone();
-    if same_folder(&saved.settings.data, &settings.data) {
-        settings.data = saved.settings.data.clone();
-    }
-    let differing: Vec<String> = differing_fields(&saved.settings, &settings, &[])?
+/// Refuses to resume `run` (in `out`) as another run: a setting flag given
+/// with `--resume` that differs from run.json, or a data set that changed,
+/// naming each field with both values.
+fn refuse_contradictions(out: &Path, run: &Manifest, now: &Manifest) -> anyhow::Result<()> {
+    let differing: Vec<String> = differing_leaves(run, now, &["generator", "checkpoint_every"])?
         .into_iter()
-        .map(|(key, run, now)| format!("{key}: run {run} vs now {now}"))
+        .map(|(field, then, now)| format!("{field} (run.json: {then}, now: {now})"))
         .collect();
     if !differing.is_empty() {
         anyhow::bail!(
-            "--resume: the flags differ from the run in {}: {}",
-            out.display(),
-            differing.join("; ")
+            "--resume: this invocation differs from {} in {}; a resumed run keeps its own \
+             settings and data set: leave out the flags that change them",
+            out.join(MANIFEST).display(),
+            differing.join(", ")
         );
-    }
-    if !checkpoint::folder(out).is_dir() {
-        anyhow::bail!("--resume: {} has no checkpoint/ yet", out.display());
     }
     Ok(())
 }
 
-/// Whether two paths name one existing folder.
-fn same_folder(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
+/// A new run needs a new or empty folder.
+fn refuse_used_folder(out: &Path) -> anyhow::Result<()> {
+    let used = out.exists()
+        && out
+            .read_dir()
+            .map(|mut entries| entries.next().is_some())
+            .unwrap_or(true);
+    if used {
+        anyhow::bail!(
+            "{} already exists and is not empty: choose a new --out, or continue its run with \
+             --resume {}",
+            out.display(),
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// A new run's folder is created with its run.json; a resumed one records
+/// a new `--checkpoint-every`.
+fn prepare_out(plan: &Plan) -> anyhow::Result<()> {
+    let out = &plan.out;
+    let path = out.join(MANIFEST);
+    match &plan.resumed {
+        None => {
+            std::fs::create_dir_all(out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            write_atomically(
+                &path,
+                serde_json::to_string_pretty(&plan.manifest)?.as_bytes(),
+            )
+        }
+        Some(run) if run.checkpoint_every != plan.manifest.checkpoint_every => {
+            let updated = Manifest {
+                checkpoint_every: plan.manifest.checkpoint_every,
+                ..run.clone()
+            };
+            write_atomically(&path, serde_json::to_string_pretty(&updated)?.as_bytes())
+        }
+        Some(_) => Ok(()),
     }
 }
 
 /// Prepares the run folder, then trains on `devices` (one, or
 /// data-parallel peers).
 fn on_backend<B: AutodiffBackend>(plan: &Plan, devices: Vec<B::Device>) -> anyhow::Result<()> {
-    prepare_out(&plan.out, &plan.manifest, plan.resume)?;
+    prepare_out(plan)?;
     match plan.settings().model.method {
         MethodKind::SimSiam => train::<B, SimSiam<B>>(plan, &devices, SimSiam::init),
         MethodKind::Moco => train::<B, Moco<B>>(plan, &devices, Moco::init),
@@ -334,9 +483,16 @@ fn train<B: AutodiffBackend, M: Pretrain<B> + 'static>(
     B::seed(device, settings.seed);
     let model = init(&settings.model, device)?;
     let optimizer = sgd().init::<B, M>();
-    let (mut model, mut optimizer, start) = if plan.resume {
+    let resuming = plan.resumed.is_some();
+    let (mut model, mut optimizer, start) = if resuming && checkpoint::present(&plan.out)? {
         checkpoint::load(&plan.out, model, optimizer, device)?
     } else {
+        if resuming {
+            say!(
+                "{} has no checkpoint yet: the run starts over",
+                plan.out.display()
+            );
+        }
         (model, optimizer, Position::START)
     };
     let batches = plan.batches_per_epoch();
@@ -383,14 +539,19 @@ fn train<B: AutodiffBackend, M: Pretrain<B> + 'static>(
             progress.step(position, lr, &losses, started)?;
             position.step += 1;
             position.batch += 1;
+            halt_for_tests(Halt::AfterStep, position.step);
             if stop.interrupted() {
                 progress.abandon();
                 checkpoint::save(&plan.out, &model, &optimizer, position)?;
                 anyhow::bail!(
-                    "interrupted at step {}; checkpoint saved in {}: continue with --resume",
+                    "interrupted at step {}; checkpoint saved in {}: continue with --resume {}",
                     position.step,
-                    checkpoint::folder(&plan.out).display()
+                    checkpoint::folder(&plan.out).display(),
+                    plan.out.display()
                 );
+            }
+            if plan.checkpoints_at(position) {
+                checkpoint::save(&plan.out, &model, &optimizer, position)?;
             }
         }
         position = position.next_epoch();
@@ -399,9 +560,10 @@ fn train<B: AutodiffBackend, M: Pretrain<B> + 'static>(
             progress.abandon();
             team.finish()?;
             say!(
-                "paused after epoch {} of {}; continue with --resume",
+                "paused after epoch {} of {}; continue with --resume {}",
                 position.epoch,
-                settings.epochs
+                settings.epochs,
+                plan.out.display()
             );
             return Ok(());
         }
