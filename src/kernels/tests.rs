@@ -142,6 +142,9 @@ fn convolutions() -> Vec<Case> {
         // per plane), asymmetric; and stride 1 without padding (line by line).
         ([2, 3, 6, 5], 2, [3, 2], [1, 1], Explicit(0, 1, 2, 0)),
         ([2, 3, 6, 5], 4, [3, 3], [1, 1], Valid),
+        // A 1×1 grid (layer4 of a 32 px input): most taps only see padding.
+        ([3, 5, 1, 1], 6, [3, 3], [1, 1], Explicit(1, 1, 1, 1)),
+        ([3, 5, 2, 2], 6, [3, 3], [2, 2], Explicit(1, 1, 1, 1)),
         // Small grids: several samples share one product.
         ([40, 8, 2, 2], 17, [3, 3], [1, 1], Explicit(1, 1, 1, 1)),
     ]

@@ -159,18 +159,17 @@ fn plane_offset(g: &ConvGeometry, tap_y: usize, tap_x: usize) -> Option<isize> {
 }
 
 /// The flat output range `[start, end)` of rows `rows` whose shifted reads
-/// stay inside a plane of `plane` values.
-fn shifted_range(
+/// stay inside a plane of `plane` values, and where the reads start; `None`
+/// when no read does (a tap that only ever sees padding).
+fn shifted_run(
     rows: (usize, usize),
     width: usize,
     offset: isize,
     plane: usize,
-) -> (usize, usize) {
-    let start = ((rows.0 * width) as isize).max(-offset).max(0) as usize;
-    let end = ((rows.1 * width) as isize)
-        .min(plane as isize - offset)
-        .max(0) as usize;
-    (start.min(end), end)
+) -> Option<(usize, usize, usize)> {
+    let start = ((rows.0 * width) as isize).max(-offset);
+    let end = ((rows.1 * width) as isize).min(plane as isize - offset);
+    (start < end).then(|| (start as usize, end as usize, (start + offset) as usize))
 }
 
 /// One kernel tap of one input channel: a row of the im2col matrix.
@@ -234,8 +233,12 @@ fn im2col(
             let source = &input[(sample * g.in_channels + channel) * plane..][..plane];
             let target = &mut row[sample * out_plane..(sample + 1) * out_plane];
             if let Some(offset) = plane_offset(g, tap_y, tap_x) {
-                let (start, end) = shifted_range((y_start, y_end), g.out_width, offset, plane);
-                let from = (start as isize + offset) as usize;
+                let Some((start, end, from)) =
+                    shifted_run((y_start, y_end), g.out_width, offset, plane)
+                else {
+                    target.fill(0.0);
+                    continue;
+                };
                 target[start..end].copy_from_slice(&source[from..from + end - start]);
                 target[..start].fill(0.0);
                 target[end..].fill(0.0);
@@ -292,8 +295,11 @@ fn col2im(
                 // Entries that read padding would land on the
                 // neighbouring row: zero them, then add in one pass.
                 zero_border_columns(source, g.out_width, (x_start, x_end));
-                let (start, end) = shifted_range((y_start, y_end), g.out_width, offset, plane);
-                let from = (start as isize + offset) as usize;
+                let Some((start, end, from)) =
+                    shifted_run((y_start, y_end), g.out_width, offset, plane)
+                else {
+                    continue;
+                };
                 for (pixel, value) in target[from..from + end - start]
                     .iter_mut()
                     .zip(&source[start..end])
@@ -653,6 +659,7 @@ mod tests {
             ([5, 4, 3, 2], 3, [1, 1], [1, 1], [[0, 0], [0, 0]]),
             ([1, 2, 6, 5], 2, [3, 2], [2, 1], [[0, 2], [1, 0]]),
             ([2, 3, 6, 5], 2, [3, 2], [1, 1], [[0, 2], [1, 0]]),
+            ([3, 5, 1, 1], 6, [3, 3], [1, 1], [[1, 1], [1, 1]]),
         ] {
             let g = ConvGeometry::new(dims, out, kernel, stride, padding).unwrap();
             let input = values(g.input_len(), 1);
