@@ -1,6 +1,7 @@
 //! Batch norm: training as one operation, inference as burn's.
 
 use burn::nn::BatchNorm;
+use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
@@ -31,7 +32,22 @@ pub fn batch_norm<B: Backend, const D: usize>(
     input: Tensor<B, D>,
 ) -> Tensor<B, D> {
     normalise_with(norm, input, |norm, input| {
-        flex::batch_norm_train(norm, input).unwrap_or_else(|input| composed(norm, input))
+        flex::batch_norm_train(norm, input, false).unwrap_or_else(|input| composed(norm, input))
+    })
+}
+
+/// `relu(batch_norm(norm, input))`, on flex in training as the same one
+/// operation (the ReLU applied in the normalising pass, its mask in the
+/// backward pass), which saves two passes over the activations.
+pub fn batch_norm_relu<B: Backend, const D: usize>(
+    norm: &BatchNorm<B>,
+    input: Tensor<B, D>,
+) -> Tensor<B, D> {
+    if !B::ad_enabled(&input.device()) {
+        return relu(norm.forward(input));
+    }
+    normalise_with(norm, input, |norm, input| {
+        flex::batch_norm_train(norm, input, true).unwrap_or_else(|input| composed_relu(norm, input))
     })
 }
 
@@ -67,6 +83,15 @@ pub(super) fn composed<B: Backend>(norm: &BatchNorm<B>, input: Tensor<B, 3>) -> 
         output,
         mean: mean.detach().reshape([channels]),
         variance: variance.detach().reshape([channels]),
+    }
+}
+
+/// [`composed`] followed by a ReLU.
+pub(super) fn composed_relu<B: Backend>(norm: &BatchNorm<B>, input: Tensor<B, 3>) -> Normalised<B> {
+    let normalised = composed(norm, input);
+    Normalised {
+        output: relu(normalised.output),
+        ..normalised
     }
 }
 

@@ -39,6 +39,7 @@ mod flex {
     pub(super) fn batch_norm_train<B: Backend>(
         _: &BatchNorm<B>,
         input: Tensor<B, 3>,
+        _relu: bool,
     ) -> Result<super::batch_norm::Normalised<B>, Tensor<B, 3>> {
         Err(input)
     }
@@ -51,7 +52,7 @@ mod flex {
     }
 }
 
-pub use batch_norm::batch_norm;
+pub use batch_norm::{batch_norm, batch_norm_relu};
 pub use conv::{conv2d, conv2d_or_else};
 
 #[cfg(all(test, not(target_family = "wasm")))]

@@ -9,8 +9,8 @@ use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Device, Distribution, Tensor};
 
-use super::batch_norm::{composed, normalise_with};
-use super::{batch_norm, conv2d};
+use super::batch_norm::{composed, composed_relu, normalise_with};
+use super::{batch_norm, batch_norm_relu, conv2d};
 
 type Trainable = Autodiff<Flex>;
 
@@ -41,7 +41,20 @@ fn random_norm(channels: usize, device: &Device<Trainable>) -> BatchNorm<Trainab
     norm
 }
 
-fn check_batch_norm<const D: usize>(dims: [usize; D], composed_only: bool) {
+/// Which of our batch norms [`check_batch_norm`] compares with burn's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Ours {
+    /// The flex node.
+    Node,
+    /// The composition every other backend runs.
+    Composed,
+    /// The flex node with the ReLU folded in.
+    NodeRelu,
+    /// The composition followed by a ReLU.
+    ComposedRelu,
+}
+
+fn check_batch_norm<const D: usize>(dims: [usize; D], which: Ours) {
     let device = Default::default();
     Trainable::seed(&device, dims.iter().sum::<usize>() as u64);
     let norm = random_norm(dims[1], &device);
@@ -63,13 +76,22 @@ fn check_batch_norm<const D: usize>(dims: [usize; D], composed_only: bool) {
             norm.beta.grad(&grads).unwrap(),
         )
     };
-    let ours = if composed_only {
-        run(&|x| normalise_with(&norm, x, composed), &norm)
-    } else {
-        run(&|x| batch_norm(&norm, x), &norm)
+    let relu = matches!(which, Ours::NodeRelu | Ours::ComposedRelu);
+    let ours = match which {
+        Ours::Node => run(&|x| batch_norm(&norm, x), &norm),
+        Ours::Composed => run(&|x| normalise_with(&norm, x, composed), &norm),
+        Ours::NodeRelu => run(&|x| batch_norm_relu(&norm, x), &norm),
+        Ours::ComposedRelu => run(&|x| normalise_with(&norm, x, composed_relu), &norm),
     };
-    let burns = run(&|x| reference.forward(x), &reference);
-    let what = format!("{dims:?}");
+    let burns = if relu {
+        run(
+            &|x| burn::tensor::activation::relu(reference.forward(x)),
+            &reference,
+        )
+    } else {
+        run(&|x| reference.forward(x), &reference)
+    };
+    let what = format!("{dims:?} {which:?}");
     assert_close(&format!("{what} output"), ours.0, burns.0);
     assert_close(&format!("{what} input gradient"), ours.1, burns.1);
     assert_close(&format!("{what} gamma gradient"), ours.2, burns.2);
@@ -96,18 +118,24 @@ fn check_batch_norm<const D: usize>(dims: [usize; D], composed_only: bool) {
     );
 }
 
-/// The flex node, and the composition every other backend runs.
+/// The flex node and the composition every other backend runs, each with
+/// and without a ReLU after it.
 #[test]
 fn batch_norm_matches_burns_forward_gradients_and_running_statistics() {
-    for composed_only in [false, true] {
-        check_batch_norm([4, 5, 3, 3], composed_only);
-        check_batch_norm([1, 3, 5, 7], composed_only);
-        check_batch_norm([3, 17, 6, 5], composed_only);
+    for which in [
+        Ours::Node,
+        Ours::Composed,
+        Ours::NodeRelu,
+        Ours::ComposedRelu,
+    ] {
+        check_batch_norm([4, 5, 3, 3], which);
+        check_batch_norm([1, 3, 5, 7], which);
+        check_batch_norm([3, 17, 6, 5], which);
         // Not 2 values a channel: two normalised values are ±1 whatever the
         // input, so the input gradient is rounding noise on both sides.
-        check_batch_norm([5, 13, 1, 1], composed_only);
-        check_batch_norm([32, 130, 2, 2], composed_only);
-        check_batch_norm([8, 7], composed_only);
+        check_batch_norm([5, 13, 1, 1], which);
+        check_batch_norm([32, 130, 2, 2], which);
+        check_batch_norm([8, 7], which);
     }
 }
 

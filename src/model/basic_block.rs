@@ -9,7 +9,7 @@ use burn::tensor::Tensor;
 
 use super::conv::conv3x3;
 use super::downsample::{shortcut, Downsample, DownsampleConfig};
-use crate::kernels::{batch_norm, conv2d};
+use crate::kernels::{batch_norm, batch_norm_relu, conv2d};
 
 /// Configuration of a [`BasicBlock`].
 #[derive(Config, Debug)]
@@ -72,9 +72,7 @@ impl<B: Backend> BasicBlock<B> {
     /// - output: `[batch, planes, ceil(height / stride), ceil(width / stride)]`
     pub fn forward(&self, input: Tensor<B, 4>) -> Tensor<B, 4> {
         let identity = shortcut(&self.downsample, input.clone());
-        let x = self
-            .relu
-            .forward(batch_norm(&self.bn1, conv2d(&self.conv1, input)));
+        let x = batch_norm_relu(&self.bn1, conv2d(&self.conv1, input));
         let x = batch_norm(&self.bn2, conv2d(&self.conv2, x));
         self.relu.forward(x + identity)
     }

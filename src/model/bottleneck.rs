@@ -9,7 +9,7 @@ use burn::tensor::Tensor;
 
 use super::conv::{conv1x1, conv3x3};
 use super::downsample::{shortcut, Downsample, DownsampleConfig};
-use crate::kernels::{batch_norm, conv2d};
+use crate::kernels::{batch_norm, batch_norm_relu, conv2d};
 
 /// Output channels per plane: torchvision's `Bottleneck.expansion`.
 const EXPANSION: usize = 4;
@@ -82,12 +82,8 @@ impl<B: Backend> Bottleneck<B> {
     /// - output: `[batch, 4 * planes, ceil(height / stride), ceil(width / stride)]`
     pub fn forward(&self, input: Tensor<B, 4>) -> Tensor<B, 4> {
         let identity = shortcut(&self.downsample, input.clone());
-        let x = self
-            .relu
-            .forward(batch_norm(&self.bn1, conv2d(&self.conv1, input)));
-        let x = self
-            .relu
-            .forward(batch_norm(&self.bn2, conv2d(&self.conv2, x)));
+        let x = batch_norm_relu(&self.bn1, conv2d(&self.conv1, input));
+        let x = batch_norm_relu(&self.bn2, conv2d(&self.conv2, x));
         let x = batch_norm(&self.bn3, conv2d(&self.conv3, x));
         self.relu.forward(x + identity)
     }

@@ -7,7 +7,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, Relu};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use crate::kernels::batch_norm;
+use crate::kernels::{batch_norm, batch_norm_relu};
 
 /// Configuration of an [`Mlp`].
 #[derive(Config, Debug)]
@@ -73,12 +73,12 @@ impl<B: Backend> Mlp<B> {
         let mut x = input;
         for (i, (linear, norm)) in self.linears.iter().zip(&self.norms).enumerate() {
             x = linear.forward(x);
-            if let Some(norm) = norm {
-                x = batch_norm(norm, x);
-            }
-            if i < last {
-                x = self.relu.forward(x);
-            }
+            x = match (norm, i < last) {
+                (Some(norm), true) => batch_norm_relu(norm, x),
+                (Some(norm), false) => batch_norm(norm, x),
+                (None, true) => self.relu.forward(x),
+                (None, false) => x,
+            };
         }
         x
     }

@@ -47,13 +47,14 @@ pub(crate) struct ChannelStats {
 }
 
 /// Normalises `input` with its own batch statistics and applies `gamma`
-/// and `beta`: the output and the statistics.
+/// and `beta`, then a ReLU when `relu`: the output and the statistics.
 pub(crate) fn batch_norm_forward(
     shape: NormShape,
     input: &[f32],
     gamma: &[f32],
     beta: &[f32],
     epsilon: f64,
+    relu: bool,
 ) -> (Vec<f32>, ChannelStats) {
     assert_eq!(input.len(), shape.len(), "batch norm input");
     let count = shape.count().max(1) as f64;
@@ -94,8 +95,14 @@ pub(crate) fn batch_norm_forward(
         .for_each(|(index, (output, input))| {
             let channel = index % shape.channels;
             let (scale, shift) = (scale[channel], shift[channel]);
-            for (y, &x) in output.iter_mut().zip(input) {
-                *y = x * scale + shift;
+            if relu {
+                for (y, &x) in output.iter_mut().zip(input) {
+                    *y = (x * scale + shift).max(0.0);
+                }
+            } else {
+                for (y, &x) in output.iter_mut().zip(input) {
+                    *y = x * scale + shift;
+                }
             }
         });
     let stats = ChannelStats {
@@ -116,6 +123,8 @@ pub(crate) struct NormGradients {
 
 /// The closed form: with x̂ = (x − μ)·r, dβ = Σ dy, dγ = Σ dy·x̂ and
 /// dx = γ·r·(dy − dβ/M − x̂·dγ/M), sums over each channel's M values.
+/// `relu_output` is the forward output of a batch norm followed by a ReLU:
+/// dy is zero wherever that output is.
 pub(crate) fn batch_norm_backward(
     shape: NormShape,
     input: &[f32],
@@ -123,10 +132,24 @@ pub(crate) fn batch_norm_backward(
     mean: &[f32],
     inv_std: &[f32],
     grad_output: &[f32],
+    relu_output: Option<&[f32]>,
     need_input: bool,
 ) -> NormGradients {
     assert_eq!(input.len(), shape.len(), "batch norm input");
     assert_eq!(grad_output.len(), shape.len(), "batch norm output gradient");
+    let masked;
+    let grad_output = match relu_output {
+        Some(output) => {
+            masked = grad_output
+                .par_iter()
+                .zip(output)
+                .with_min_len(MIN_TASK_ELEMENTS)
+                .map(|(&dy, &y)| if y > 0.0 { dy } else { 0.0 })
+                .collect::<Vec<f32>>();
+            &masked[..]
+        }
+        None => grad_output,
+    };
     let (grad_beta, grad_gamma): (Vec<f32>, Vec<f32>) = (0..shape.channels)
         .into_par_iter()
         .map(|channel| {

@@ -86,6 +86,7 @@ fn untracked(values: Vec<f32>) -> Tensor<Trainable, 1> {
 pub(super) fn batch_norm_train<B: Backend>(
     norm: &BatchNorm<B>,
     input: Tensor<B, 3>,
+    relu: bool,
 ) -> Result<Normalised<B>, Tensor<B, 3>> {
     let Some(norm) = (norm as &dyn Any).downcast_ref::<BatchNorm<Trainable>>() else {
         return Err(input);
@@ -94,7 +95,7 @@ pub(super) fn batch_norm_train<B: Backend>(
         return Err(input);
     }
     let input = cast::<Tensor<B, 3>, Tensor<Trainable, 3>>(input)?;
-    let normalised = batch_norm_node(norm, input);
+    let normalised = batch_norm_node(norm, input, relu);
     Ok(Normalised {
         output: same_type(normalised.output),
         mean: same_type(normalised.mean),
@@ -109,6 +110,8 @@ struct BatchNormBackward;
 struct BatchNormState {
     shape: NormShape,
     input: FlexTensor,
+    /// The output, when a ReLU follows (its zeros mask the gradient).
+    relu_output: Option<FlexTensor>,
     gamma: Vec<f32>,
     mean: Vec<f32>,
     inv_std: Vec<f32>,
@@ -128,6 +131,7 @@ impl Backward<Flex, 3> for BatchNormBackward {
             &state.mean,
             &state.inv_std,
             values(&grad_output),
+            state.relu_output.as_ref().map(values),
             input_node.is_some(),
         );
         let channels = state.shape.channels;
@@ -152,6 +156,7 @@ impl Backward<Flex, 3> for BatchNormBackward {
 fn batch_norm_node(
     norm: &BatchNorm<Trainable>,
     input: Tensor<Trainable, 3>,
+    relu: bool,
 ) -> Normalised<Trainable> {
     let [batch, channels, plane] = input.dims();
     let shape = NormShape {
@@ -170,6 +175,7 @@ fn batch_norm_node(
         values(&gamma_values),
         values(&contiguous(&beta.primitive)),
         norm.epsilon,
+        relu,
     );
     let output = flex_tensor(output, [batch, channels, plane]);
     let output = match BatchNormBackward
@@ -181,6 +187,7 @@ fn batch_norm_node(
             BatchNormState {
                 shape,
                 input: input_values,
+                relu_output: relu.then(|| output.clone()),
                 gamma: values(&gamma_values).to_vec(),
                 mean: stats.mean.clone(),
                 inv_std: stats.inv_std,
