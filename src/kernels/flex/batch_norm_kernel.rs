@@ -121,20 +121,32 @@ pub(crate) struct NormGradients {
     pub beta: Vec<f32>,
 }
 
+/// What the backward pass reads from the forward pass.
+pub(crate) struct Saved<'a> {
+    pub input: &'a [f32],
+    pub gamma: &'a [f32],
+    pub mean: &'a [f32],
+    pub inv_std: &'a [f32],
+    /// The output, when a ReLU followed the batch norm.
+    pub relu_output: Option<&'a [f32]>,
+}
+
 /// The closed form: with x̂ = (x − μ)·r, dβ = Σ dy, dγ = Σ dy·x̂ and
 /// dx = γ·r·(dy − dβ/M − x̂·dγ/M), sums over each channel's M values.
-/// `relu_output` is the forward output of a batch norm followed by a ReLU:
-/// dy is zero wherever that output is.
+/// After a ReLU, dy is zero wherever the saved output is.
 pub(crate) fn batch_norm_backward(
     shape: NormShape,
-    input: &[f32],
-    gamma: &[f32],
-    mean: &[f32],
-    inv_std: &[f32],
+    saved: Saved<'_>,
     grad_output: &[f32],
-    relu_output: Option<&[f32]>,
     need_input: bool,
 ) -> NormGradients {
+    let Saved {
+        input,
+        gamma,
+        mean,
+        inv_std,
+        relu_output,
+    } = saved;
     assert_eq!(input.len(), shape.len(), "batch norm input");
     assert_eq!(grad_output.len(), shape.len(), "batch norm output gradient");
     let masked;

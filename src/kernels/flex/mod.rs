@@ -21,7 +21,7 @@ use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bytes, DType, Shape, Tensor, TensorPrimitive};
 
-use self::batch_norm_kernel::{batch_norm_backward, batch_norm_forward, NormShape};
+use self::batch_norm_kernel::{batch_norm_backward, batch_norm_forward, NormShape, Saved};
 use self::conv_kernel::{conv_backward, conv_forward, ConvGeometry};
 use super::batch_norm::Normalised;
 
@@ -126,12 +126,14 @@ impl Backward<Flex, 3> for BatchNormBackward {
         let state = ops.state;
         let gradients = batch_norm_backward(
             state.shape,
-            values(&state.input),
-            &state.gamma,
-            &state.mean,
-            &state.inv_std,
+            Saved {
+                input: values(&state.input),
+                gamma: &state.gamma,
+                mean: &state.mean,
+                inv_std: &state.inv_std,
+                relu_output: state.relu_output.as_ref().map(values),
+            },
             values(&grad_output),
-            state.relu_output.as_ref().map(values),
             input_node.is_some(),
         );
         let channels = state.shape.channels;
