@@ -118,9 +118,11 @@ fixtures: python-env
     .venv/bin/python tests/fixtures/make_metrics_fixtures.py
     .venv/bin/python tests/fixtures/make_padim_fixtures.py
 
-# Regenerates the PaDiM parity fixture with anomalib's own PaDiM code.
+# Regenerates the PaDiM parity fixture with anomalib's own PaDiM code and the
+# pre-training step fixture with PyTorch's.
 fixtures-anomalib: python-anomalib
     .venv-anomalib/bin/python tests/fixtures/make_padim_anomalib_fixtures.py
+    .venv-anomalib/bin/python tests/fixtures/make_pretrain_step_fixtures.py
 
 # Time to generate the default demo data set (6 classes, 256 px).
 bench-synth:

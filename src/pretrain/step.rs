@@ -17,10 +17,16 @@ pub const MOMENTUM: f64 = 0.9;
 /// 1e-6 with LARS, which burn does not have).
 pub const WEIGHT_DECAY: f32 = 1e-4;
 
-/// The baselines' optimiser: SGD, momentum 0.9, weight decay 1e-4.
+/// The baselines' optimiser: SGD, momentum 0.9, weight decay 1e-4, as
+/// PyTorch's `torch.optim.SGD` that their code uses: the velocity is
+/// `0.9 · v + g`, so the dampening is 0 (burn's `MomentumConfig` defaults to
+/// 0.1, which scales every gradient after the first step by 0.9).
 pub fn sgd() -> SgdConfig {
+    let momentum = MomentumConfig::new()
+        .with_momentum(MOMENTUM)
+        .with_dampening(0.0);
     SgdConfig::new()
-        .with_momentum(Some(MomentumConfig::new().with_momentum(MOMENTUM)))
+        .with_momentum(Some(momentum))
         .with_weight_decay(Some(WeightDecayConfig::new(WEIGHT_DECAY)))
 }
 

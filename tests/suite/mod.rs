@@ -8,5 +8,6 @@ mod metrics_streaming;
 mod padim;
 mod padim_anomalib;
 mod pretrain;
+mod pretrain_torch;
 mod report;
 mod resnet;
