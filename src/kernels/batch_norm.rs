@@ -17,6 +17,14 @@ pub(super) struct Normalised<B: Backend> {
     pub variance: Tensor<B, 1>,
 }
 
+/// What follows a batch norm inside the same operation.
+pub(super) enum After<B: Backend> {
+    Nothing,
+    Relu,
+    /// `relu(batch norm + residual)`, the residual `[batch, channels, plane]`.
+    AddRelu(Tensor<B, 3>),
+}
+
 /// `norm.forward(input)`, with training-mode batch norm computed as one
 /// operation: each channel's mean and biased variance over the batch and the
 /// spatial positions, `(x − mean) / sqrt(variance + ε) · γ + β`, and the
@@ -32,7 +40,8 @@ pub fn batch_norm<B: Backend, const D: usize>(
     input: Tensor<B, D>,
 ) -> Tensor<B, D> {
     normalise_with(norm, input, |norm, input| {
-        flex::batch_norm_train(norm, input, false).unwrap_or_else(|input| composed(norm, input))
+        flex::batch_norm_train(norm, input, &After::Nothing)
+            .unwrap_or_else(|input| composed(norm, input))
     })
 }
 
@@ -47,7 +56,30 @@ pub fn batch_norm_relu<B: Backend, const D: usize>(
         return relu(norm.forward(input));
     }
     normalise_with(norm, input, |norm, input| {
-        flex::batch_norm_train(norm, input, true).unwrap_or_else(|input| composed_relu(norm, input))
+        flex::batch_norm_train(norm, input, &After::Relu)
+            .unwrap_or_else(|input| composed_relu(norm, input))
+    })
+}
+
+/// `relu(batch_norm(norm, input) + residual)`, the end of a residual block;
+/// on flex in training one operation, as [`batch_norm_relu`], whose
+/// backward pass also hands the residual its gradient.
+///
+/// # Shapes
+/// - input, residual and output: `[batch, channels, ...]`
+pub fn batch_norm_add_relu<B: Backend, const D: usize>(
+    norm: &BatchNorm<B>,
+    input: Tensor<B, D>,
+    residual: Tensor<B, D>,
+) -> Tensor<B, D> {
+    if !B::ad_enabled(&input.device()) {
+        return relu(norm.forward(input) + residual);
+    }
+    normalise_with(norm, input, |norm, input| {
+        let residual = residual.reshape(input.dims());
+        let after = After::AddRelu(residual.clone());
+        flex::batch_norm_train(norm, input, &after)
+            .unwrap_or_else(|input| composed_add_relu(norm, input, residual))
     })
 }
 
@@ -91,6 +123,19 @@ pub(super) fn composed_relu<B: Backend>(norm: &BatchNorm<B>, input: Tensor<B, 3>
     let normalised = composed(norm, input);
     Normalised {
         output: relu(normalised.output),
+        ..normalised
+    }
+}
+
+/// [`composed`], plus `residual`, then a ReLU.
+pub(super) fn composed_add_relu<B: Backend>(
+    norm: &BatchNorm<B>,
+    input: Tensor<B, 3>,
+    residual: Tensor<B, 3>,
+) -> Normalised<B> {
+    let normalised = composed(norm, input);
+    Normalised {
+        output: relu(normalised.output + residual),
         ..normalised
     }
 }

@@ -39,7 +39,7 @@ mod flex {
     pub(super) fn batch_norm_train<B: Backend>(
         _: &BatchNorm<B>,
         input: Tensor<B, 3>,
-        _relu: bool,
+        _: &super::batch_norm::After<B>,
     ) -> Result<super::batch_norm::Normalised<B>, Tensor<B, 3>> {
         Err(input)
     }
@@ -52,7 +52,7 @@ mod flex {
     }
 }
 
-pub use batch_norm::{batch_norm, batch_norm_relu};
+pub use batch_norm::{batch_norm, batch_norm_add_relu, batch_norm_relu};
 pub use conv::{conv2d, conv2d_or_else};
 
 #[cfg(all(test, not(target_family = "wasm")))]

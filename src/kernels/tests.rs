@@ -9,8 +9,8 @@ use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Device, Distribution, Tensor};
 
-use super::batch_norm::{composed, composed_relu, normalise_with};
-use super::{batch_norm, batch_norm_relu, conv2d};
+use super::batch_norm::{composed, composed_add_relu, composed_relu, normalise_with};
+use super::{batch_norm, batch_norm_add_relu, batch_norm_relu, conv2d};
 
 type Trainable = Autodiff<Flex>;
 
@@ -52,6 +52,10 @@ enum Ours {
     NodeRelu,
     /// The composition followed by a ReLU.
     ComposedRelu,
+    /// The flex node with a residual added before the ReLU.
+    NodeAddRelu,
+    /// The composition, the residual, the ReLU.
+    ComposedAddRelu,
 }
 
 fn check_batch_norm<const D: usize>(dims: [usize; D], which: Ours) {
@@ -63,39 +67,60 @@ fn check_batch_norm<const D: usize>(dims: [usize; D], which: Ours) {
     reference.gamma = Param::from_tensor(norm.gamma.val().detach().require_grad());
     reference.beta = Param::from_tensor(norm.beta.val().detach().require_grad());
     let input = random::<Trainable, D>(dims, &device);
+    let residual = random::<Trainable, D>(dims, &device);
     let weights = random::<Trainable, D>(dims, &device);
-    let run = |forward: &dyn Fn(Tensor<Trainable, D>) -> Tensor<Trainable, D>,
-               norm: &BatchNorm<Trainable>| {
+    type Forward<'a, const D: usize> =
+        &'a dyn Fn(Tensor<Trainable, D>, Tensor<Trainable, D>) -> Tensor<Trainable, D>;
+    let run = |forward: Forward<D>, norm: &BatchNorm<Trainable>| {
         let input = input.clone().detach().require_grad();
-        let output = forward(input.clone());
+        let residual = residual.clone().detach().require_grad();
+        let output = forward(input.clone(), residual.clone());
         let grads = (output.clone() * weights.clone()).sum().backward();
         (
             output,
             input.grad(&grads).unwrap(),
             norm.gamma.grad(&grads).unwrap(),
             norm.beta.grad(&grads).unwrap(),
+            residual.grad(&grads),
         )
     };
-    let relu = matches!(which, Ours::NodeRelu | Ours::ComposedRelu);
     let ours = match which {
-        Ours::Node => run(&|x| batch_norm(&norm, x), &norm),
-        Ours::Composed => run(&|x| normalise_with(&norm, x, composed), &norm),
-        Ours::NodeRelu => run(&|x| batch_norm_relu(&norm, x), &norm),
-        Ours::ComposedRelu => run(&|x| normalise_with(&norm, x, composed_relu), &norm),
+        Ours::Node => run(&|x, _| batch_norm(&norm, x), &norm),
+        Ours::Composed => run(&|x, _| normalise_with(&norm, x, composed), &norm),
+        Ours::NodeRelu => run(&|x, _| batch_norm_relu(&norm, x), &norm),
+        Ours::ComposedRelu => run(&|x, _| normalise_with(&norm, x, composed_relu), &norm),
+        Ours::NodeAddRelu => run(&|x, r| batch_norm_add_relu(&norm, x, r), &norm),
+        Ours::ComposedAddRelu => run(
+            &|x, r| {
+                normalise_with(&norm, x, |norm, x| {
+                    let r = r.reshape(x.dims());
+                    composed_add_relu(norm, x, r)
+                })
+            },
+            &norm,
+        ),
     };
-    let burns = if relu {
-        run(
-            &|x| burn::tensor::activation::relu(reference.forward(x)),
-            &reference,
-        )
-    } else {
-        run(&|x| reference.forward(x), &reference)
+    let relu = burn::tensor::activation::relu;
+    let burns = match which {
+        Ours::Node | Ours::Composed => run(&|x, _| reference.forward(x), &reference),
+        Ours::NodeRelu | Ours::ComposedRelu => run(&|x, _| relu(reference.forward(x)), &reference),
+        Ours::NodeAddRelu | Ours::ComposedAddRelu => {
+            run(&|x, r| relu(reference.forward(x) + r), &reference)
+        }
     };
     let what = format!("{dims:?} {which:?}");
     assert_close(&format!("{what} output"), ours.0, burns.0);
     assert_close(&format!("{what} input gradient"), ours.1, burns.1);
     assert_close(&format!("{what} gamma gradient"), ours.2, burns.2);
     assert_close(&format!("{what} beta gradient"), ours.3, burns.3);
+    assert_eq!(
+        ours.4.is_some(),
+        burns.4.is_some(),
+        "{what}: residual gradient presence"
+    );
+    if let (Some(ours), Some(burns)) = (ours.4, burns.4) {
+        assert_close(&format!("{what} residual gradient"), ours, burns);
+    }
     // Running statistics: burn keeps the biased variance, PyTorch (and we)
     // the unbiased one, count / (count − 1) times larger.
     let count = (dims.iter().product::<usize>() / dims[1]) as f64;
@@ -127,6 +152,8 @@ fn batch_norm_matches_burns_forward_gradients_and_running_statistics() {
         Ours::Composed,
         Ours::NodeRelu,
         Ours::ComposedRelu,
+        Ours::NodeAddRelu,
+        Ours::ComposedAddRelu,
     ] {
         check_batch_norm([4, 5, 3, 3], which);
         check_batch_norm([1, 3, 5, 7], which);

@@ -3,13 +3,13 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
-use burn::nn::{BatchNorm, BatchNormConfig, Relu};
+use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use super::conv::conv3x3;
 use super::downsample::{shortcut, Downsample, DownsampleConfig};
-use crate::kernels::{batch_norm, batch_norm_relu, conv2d};
+use crate::kernels::{batch_norm_add_relu, batch_norm_relu, conv2d};
 
 /// Configuration of a [`BasicBlock`].
 #[derive(Config, Debug)]
@@ -36,7 +36,6 @@ pub struct BasicBlock<B: Backend> {
     pub bn2: BatchNorm<B>,
     /// Projection shortcut where the stride or the width changes, else identity.
     pub downsample: Option<Downsample<B>>,
-    relu: Relu,
 }
 
 impl BasicBlockConfig {
@@ -59,7 +58,6 @@ impl BasicBlockConfig {
             conv2: conv3x3(self.planes, self.planes, 1).init(device),
             bn2: BatchNormConfig::new(self.planes).init(device),
             downsample,
-            relu: Relu::new(),
         }
     }
 }
@@ -73,8 +71,7 @@ impl<B: Backend> BasicBlock<B> {
     pub fn forward(&self, input: Tensor<B, 4>) -> Tensor<B, 4> {
         let identity = shortcut(&self.downsample, input.clone());
         let x = batch_norm_relu(&self.bn1, conv2d(&self.conv1, input));
-        let x = batch_norm(&self.bn2, conv2d(&self.conv2, x));
-        self.relu.forward(x + identity)
+        batch_norm_add_relu(&self.bn2, conv2d(&self.conv2, x), identity)
     }
 }
 

@@ -3,13 +3,13 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
-use burn::nn::{BatchNorm, BatchNormConfig, Relu};
+use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use super::conv::{conv1x1, conv3x3};
 use super::downsample::{shortcut, Downsample, DownsampleConfig};
-use crate::kernels::{batch_norm, batch_norm_relu, conv2d};
+use crate::kernels::{batch_norm_add_relu, batch_norm_relu, conv2d};
 
 /// Output channels per plane: torchvision's `Bottleneck.expansion`.
 const EXPANSION: usize = 4;
@@ -44,7 +44,6 @@ pub struct Bottleneck<B: Backend> {
     pub bn3: BatchNorm<B>,
     /// Projection shortcut where the stride or the width changes, else identity.
     pub downsample: Option<Downsample<B>>,
-    relu: Relu,
 }
 
 impl BottleneckConfig {
@@ -69,7 +68,6 @@ impl BottleneckConfig {
             conv3: conv1x1(self.planes, out, 1).init(device),
             bn3: BatchNormConfig::new(out).init(device),
             downsample,
-            relu: Relu::new(),
         }
     }
 }
@@ -84,8 +82,7 @@ impl<B: Backend> Bottleneck<B> {
         let identity = shortcut(&self.downsample, input.clone());
         let x = batch_norm_relu(&self.bn1, conv2d(&self.conv1, input));
         let x = batch_norm_relu(&self.bn2, conv2d(&self.conv2, x));
-        let x = batch_norm(&self.bn3, conv2d(&self.conv3, x));
-        self.relu.forward(x + identity)
+        batch_norm_add_relu(&self.bn3, conv2d(&self.conv3, x), identity)
     }
 }
 

@@ -46,15 +46,24 @@ pub(crate) struct ChannelStats {
     pub inv_std: Vec<f32>,
 }
 
-/// Normalises `input` with its own batch statistics and applies `gamma`
-/// and `beta`, then a ReLU when `relu`: the output and the statistics.
+/// What follows the batch norm in the same pass.
+#[derive(Clone, Copy)]
+pub(crate) enum Epilogue<'a> {
+    None,
+    Relu,
+    /// `relu(batch norm + residual)`: the end of a residual block.
+    AddRelu(&'a [f32]),
+}
+
+/// Normalises `input` with its own batch statistics, applies `gamma` and
+/// `beta`, then the epilogue: the output and the statistics.
 pub(crate) fn batch_norm_forward(
     shape: NormShape,
     input: &[f32],
     gamma: &[f32],
     beta: &[f32],
     epsilon: f64,
-    relu: bool,
+    epilogue: Epilogue<'_>,
 ) -> (Vec<f32>, ChannelStats) {
     assert_eq!(input.len(), shape.len(), "batch norm input");
     let count = shape.count().max(1) as f64;
@@ -86,25 +95,39 @@ pub(crate) fn batch_norm_forward(
     let shift: Vec<f32> = (0..shape.channels)
         .map(|c| beta[c] - mean[c] * scale[c])
         .collect();
+    let plane = shape.plane.max(1);
     let mut output = vec![0.0; input.len()];
-    output
-        .par_chunks_mut(shape.plane.max(1))
-        .zip(input.par_chunks(shape.plane.max(1)))
+    let planes = output
+        .par_chunks_mut(plane)
+        .zip(input.par_chunks(plane))
         .with_min_len(shape.planes_per_task())
-        .enumerate()
-        .for_each(|(index, (output, input))| {
-            let channel = index % shape.channels;
-            let (scale, shift) = (scale[channel], shift[channel]);
-            if relu {
-                for (y, &x) in output.iter_mut().zip(input) {
-                    *y = (x * scale + shift).max(0.0);
-                }
-            } else {
-                for (y, &x) in output.iter_mut().zip(input) {
-                    *y = x * scale + shift;
-                }
+        .enumerate();
+    let channel_of = |index: usize| index % shape.channels;
+    match epilogue {
+        Epilogue::None => planes.for_each(|(index, (output, input))| {
+            let (scale, shift) = (scale[channel_of(index)], shift[channel_of(index)]);
+            for (y, &x) in output.iter_mut().zip(input) {
+                *y = x * scale + shift;
             }
-        });
+        }),
+        Epilogue::Relu => planes.for_each(|(index, (output, input))| {
+            let (scale, shift) = (scale[channel_of(index)], shift[channel_of(index)]);
+            for (y, &x) in output.iter_mut().zip(input) {
+                *y = (x * scale + shift).max(0.0);
+            }
+        }),
+        Epilogue::AddRelu(residual) => {
+            assert_eq!(residual.len(), input.len(), "batch norm residual");
+            planes.zip(residual.par_chunks(plane)).for_each(
+                |((index, (output, input)), residual)| {
+                    let (scale, shift) = (scale[channel_of(index)], shift[channel_of(index)]);
+                    for ((y, &x), &r) in output.iter_mut().zip(input).zip(residual) {
+                        *y = (x * scale + shift + r).max(0.0);
+                    }
+                },
+            )
+        }
+    }
     let stats = ChannelStats {
         mean,
         variance,
@@ -127,13 +150,22 @@ pub(crate) struct Saved<'a> {
     pub gamma: &'a [f32],
     pub mean: &'a [f32],
     pub inv_std: &'a [f32],
-    /// The output, when a ReLU followed the batch norm.
-    pub relu_output: Option<&'a [f32]>,
+}
+
+/// The gradient through a ReLU: `grad_output` where the ReLU's `output` is
+/// positive, zero elsewhere.
+pub(crate) fn relu_backward(grad_output: &[f32], output: &[f32]) -> Vec<f32> {
+    assert_eq!(grad_output.len(), output.len(), "ReLU output gradient");
+    grad_output
+        .par_iter()
+        .zip(output)
+        .with_min_len(MIN_TASK_ELEMENTS)
+        .map(|(&dy, &y)| if y > 0.0 { dy } else { 0.0 })
+        .collect()
 }
 
 /// The closed form: with x̂ = (x − μ)·r, dβ = Σ dy, dγ = Σ dy·x̂ and
 /// dx = γ·r·(dy − dβ/M − x̂·dγ/M), sums over each channel's M values.
-/// After a ReLU, dy is zero wherever the saved output is.
 pub(crate) fn batch_norm_backward(
     shape: NormShape,
     saved: Saved<'_>,
@@ -145,23 +177,9 @@ pub(crate) fn batch_norm_backward(
         gamma,
         mean,
         inv_std,
-        relu_output,
     } = saved;
     assert_eq!(input.len(), shape.len(), "batch norm input");
     assert_eq!(grad_output.len(), shape.len(), "batch norm output gradient");
-    let masked;
-    let grad_output = match relu_output {
-        Some(output) => {
-            masked = grad_output
-                .par_iter()
-                .zip(output)
-                .with_min_len(MIN_TASK_ELEMENTS)
-                .map(|(&dy, &y)| if y > 0.0 { dy } else { 0.0 })
-                .collect::<Vec<f32>>();
-            &masked[..]
-        }
-        None => grad_output,
-    };
     let (grad_beta, grad_gamma): (Vec<f32>, Vec<f32>) = (0..shape.channels)
         .into_par_iter()
         .map(|channel| {

@@ -14,6 +14,7 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::NodeId;
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::backend::{Autodiff, Flex};
 use burn::nn::conv::Conv2d;
@@ -21,9 +22,11 @@ use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bytes, DType, Shape, Tensor, TensorPrimitive};
 
-use self::batch_norm_kernel::{batch_norm_backward, batch_norm_forward, NormShape, Saved};
+use self::batch_norm_kernel::{
+    batch_norm_backward, batch_norm_forward, relu_backward, Epilogue, NormShape, Saved,
+};
 use self::conv_kernel::{conv_backward, conv_forward, ConvGeometry};
-use super::batch_norm::Normalised;
+use super::batch_norm::{After, Normalised};
 
 /// The training backend these kernels serve.
 type Trainable = Autodiff<Flex>;
@@ -81,21 +84,31 @@ fn untracked(values: Vec<f32>) -> Tensor<Trainable, 1> {
     Tensor::from_inner(tensor::<Flex, 1>(flex_tensor(values, [len])))
 }
 
-/// Batch norm in training on `[batch, channels, plane]` as one node, or the
-/// input back when this is not `Autodiff<Flex>` with f32 values.
+/// Batch norm in training on `[batch, channels, plane]`, with what follows
+/// it, as one node, or the input back when this is not `Autodiff<Flex>`
+/// with f32 values.
 pub(super) fn batch_norm_train<B: Backend>(
     norm: &BatchNorm<B>,
     input: Tensor<B, 3>,
-    relu: bool,
+    after: &After<B>,
 ) -> Result<Normalised<B>, Tensor<B, 3>> {
     let Some(norm) = (norm as &dyn Any).downcast_ref::<BatchNorm<Trainable>>() else {
         return Err(input);
     };
-    if input.dtype() != DType::F32 || norm.gamma.val().dtype() != DType::F32 {
+    let residual_fits = match after {
+        After::AddRelu(residual) => residual.dtype() == DType::F32,
+        After::Nothing | After::Relu => true,
+    };
+    if input.dtype() != DType::F32 || norm.gamma.val().dtype() != DType::F32 || !residual_fits {
         return Err(input);
     }
     let input = cast::<Tensor<B, 3>, Tensor<Trainable, 3>>(input)?;
-    let normalised = batch_norm_node(norm, input, relu);
+    let after = match after {
+        After::Nothing => After::Nothing,
+        After::Relu => After::Relu,
+        After::AddRelu(residual) => After::AddRelu(same_type(residual.clone())),
+    };
+    let normalised = batch_norm_node(norm, input, after);
     Ok(Normalised {
         output: same_type(normalised.output),
         mean: same_type(normalised.mean),
@@ -103,54 +116,90 @@ pub(super) fn batch_norm_train<B: Backend>(
     })
 }
 
+/// The node of a batch norm alone or followed by a ReLU.
 #[derive(Debug)]
 struct BatchNormBackward;
+
+/// The node of `relu(batch norm + residual)`: the residual is a fourth parent.
+#[derive(Debug)]
+struct BatchNormAddReluBackward;
 
 #[derive(Clone, Debug)]
 struct BatchNormState {
     shape: NormShape,
     input: FlexTensor,
-    /// The output, when a ReLU follows (its zeros mask the gradient).
-    relu_output: Option<FlexTensor>,
     gamma: Vec<f32>,
     mean: Vec<f32>,
     inv_std: Vec<f32>,
+    /// The output, when a ReLU ends the node (its zeros mask the gradient).
+    relu_output: Option<FlexTensor>,
+}
+
+impl BatchNormState {
+    /// Registers the gradients of the batch norm's input, γ and β, and
+    /// returns the gradient that reached the batch norm's output (through
+    /// the ReLU, when one ends the node).
+    fn backward(
+        self,
+        grad_output: FlexTensor,
+        [input_node, gamma_node, beta_node]: [Option<NodeId>; 3],
+        grads: &mut Gradients,
+    ) -> Vec<f32> {
+        let grad_output = contiguous(&grad_output);
+        let grad_output = match &self.relu_output {
+            Some(output) => relu_backward(values(&grad_output), values(output)),
+            None => values(&grad_output).to_vec(),
+        };
+        let gradients = batch_norm_backward(
+            self.shape,
+            Saved {
+                input: values(&self.input),
+                gamma: &self.gamma,
+                mean: &self.mean,
+                inv_std: &self.inv_std,
+            },
+            &grad_output,
+            input_node.is_some(),
+        );
+        let NormShape {
+            batch,
+            channels,
+            plane,
+        } = self.shape;
+        if let (Some(node), Some(grad)) = (input_node, gradients.input) {
+            grads.register::<Flex>(node, flex_tensor(grad, [batch, channels, plane]));
+        }
+        if let Some(node) = gamma_node {
+            grads.register::<Flex>(node, flex_tensor(gradients.gamma, [channels]));
+        }
+        if let Some(node) = beta_node {
+            grads.register::<Flex>(node, flex_tensor(gradients.beta, [channels]));
+        }
+        grad_output
+    }
 }
 
 impl Backward<Flex, 3> for BatchNormBackward {
     type State = BatchNormState;
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [input_node, gamma_node, beta_node] = ops.parents;
-        let grad_output = contiguous(&grads.consume::<Flex>(&ops.node));
-        let state = ops.state;
-        let gradients = batch_norm_backward(
-            state.shape,
-            Saved {
-                input: values(&state.input),
-                gamma: &state.gamma,
-                mean: &state.mean,
-                inv_std: &state.inv_std,
-                relu_output: state.relu_output.as_ref().map(values),
-            },
-            values(&grad_output),
-            input_node.is_some(),
-        );
-        let channels = state.shape.channels;
-        if let (Some(node), Some(grad)) = (input_node, gradients.input) {
-            let shape = state.input.layout().shape().clone();
-            let grad = FlexTensor::new(
-                Bytes::from_elems(grad),
-                Layout::contiguous(shape),
-                DType::F32,
-            );
-            grads.register::<Flex>(node.id, grad);
-        }
-        if let Some(node) = gamma_node {
-            grads.register::<Flex>(node.id, flex_tensor(gradients.gamma, [channels]));
-        }
-        if let Some(node) = beta_node {
-            grads.register::<Flex>(node.id, flex_tensor(gradients.beta, [channels]));
+        let grad_output = grads.consume::<Flex>(&ops.node);
+        let parents = ops.parents.map(|node| node.map(|node| node.id));
+        ops.state.backward(grad_output, parents, grads);
+    }
+}
+
+impl Backward<Flex, 4> for BatchNormAddReluBackward {
+    type State = BatchNormState;
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad_output = grads.consume::<Flex>(&ops.node);
+        let [input, gamma, beta, residual] = ops.parents.map(|node| node.map(|node| node.id));
+        let shape = ops.state.shape;
+        let grad_sum = ops.state.backward(grad_output, [input, gamma, beta], grads);
+        if let Some(node) = residual {
+            let dims = [shape.batch, shape.channels, shape.plane];
+            grads.register::<Flex>(node, flex_tensor(grad_sum, dims));
         }
     }
 }
@@ -158,7 +207,7 @@ impl Backward<Flex, 3> for BatchNormBackward {
 fn batch_norm_node(
     norm: &BatchNorm<Trainable>,
     input: Tensor<Trainable, 3>,
-    relu: bool,
+    after: After<Trainable>,
 ) -> Normalised<Trainable> {
     let [batch, channels, plane] = input.dims();
     let shape = NormShape {
@@ -171,32 +220,57 @@ fn batch_norm_node(
     let beta = float(norm.beta.val());
     let input_values = contiguous(&input.primitive);
     let gamma_values = contiguous(&gamma.primitive);
+    let (relu, residual) = match after {
+        After::Nothing => (false, None),
+        After::Relu => (true, None),
+        After::AddRelu(residual) => (true, Some(float(residual))),
+    };
+    let residual_values = residual
+        .as_ref()
+        .map(|residual| contiguous(&residual.primitive));
+    let epilogue = match (&residual_values, relu) {
+        (Some(residual), _) => Epilogue::AddRelu(values(residual)),
+        (None, true) => Epilogue::Relu,
+        (None, false) => Epilogue::None,
+    };
     let (output, stats) = batch_norm_forward(
         shape,
         values(&input_values),
         values(&gamma_values),
         values(&contiguous(&beta.primitive)),
         norm.epsilon,
-        relu,
+        epilogue,
     );
     let output = flex_tensor(output, [batch, channels, plane]);
-    let output = match BatchNormBackward
-        .prepare::<NoCheckpointing>([input.node.clone(), gamma.node.clone(), beta.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish(
-            BatchNormState {
-                shape,
-                input: input_values,
-                relu_output: relu.then(|| output.clone()),
-                gamma: values(&gamma_values).to_vec(),
-                mean: stats.mean.clone(),
-                inv_std: stats.inv_std,
-            },
-            output,
-        ),
-        OpsKind::UnTracked(prep) => prep.finish(output),
+    let state = BatchNormState {
+        shape,
+        input: input_values,
+        gamma: values(&gamma_values).to_vec(),
+        mean: stats.mean.clone(),
+        inv_std: stats.inv_std,
+        relu_output: relu.then(|| output.clone()),
+    };
+    let parents = [input.node.clone(), gamma.node.clone(), beta.node.clone()];
+    let output = match residual {
+        None => match BatchNormBackward
+            .prepare::<NoCheckpointing>(parents)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(state, output),
+            OpsKind::UnTracked(prep) => prep.finish(output),
+        },
+        Some(residual) => {
+            let [input, gamma, beta] = parents;
+            match BatchNormAddReluBackward
+                .prepare::<NoCheckpointing>([input, gamma, beta, residual.node.clone()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(prep) => prep.finish(state, output),
+                OpsKind::UnTracked(prep) => prep.finish(output),
+            }
+        }
     };
     Normalised {
         output: tensor(output),
