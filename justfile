@@ -141,15 +141,32 @@ bench-pretrain devices="1":
     target/debug/spotdiff synth --out target/bench-data/pretrain/set --size 64 --normals 100 --anomalies 2 --classes cashew,capsules,fryum,pcb_green
     target/debug/spotdiff pretrain --data target/bench-data/pretrain/set --out target/bench-data/pretrain/run --method simsiam --spd-weight 0.1 --width 0.25 --size 64 --epochs 2 --batch 32 --devices {{devices}}
 
-# The SimSiam+SPD step alone (ResNet-18 width 0.25, 64 px, batch 32, five views,
-# SGD) on a batch made once: spotdiff on flex, then PyTorch on the same step with
-# 2 threads and with 1 (on a busy machine 2 OpenMP threads stall), back to back.
-bench-pretrain-step: python-anomalib
-    cargo bench -p spotdiff-trainer --profile dev --bench pretrain_step --no-run
+# The SimSiam+SPD step alone (five views, SGD) on a batch made once: spotdiff on
+# flex, then PyTorch on the same step with 2 threads and with 1, back to back;
+# first at the demo settings (ResNet-18 width 0.25, 64 px, batch 32), then at
+# the paper's (width 1, 224 px, batch 32; `paper=no` skips it, it takes
+# minutes); then the whole `spotdiff pretrain` command (loading and
+# augmentation included) for 2 epochs at the demo settings. Release builds:
+# the kernels that take the time are spotdiff's own (src/kernels).
+bench-pretrain-step paper="yes": python-anomalib
+    cargo bench -p spotdiff-trainer --bench pretrain_step --no-run
+    cargo build --release -p spotdiff-trainer
     uptime
-    cargo bench -q -p spotdiff-trainer --profile dev --bench pretrain_step -- speed --backend flex
+    @echo "== the step at the demo settings"
+    cargo bench -q -p spotdiff-trainer --bench pretrain_step -- speed --backend flex
     .venv-anomalib/bin/python benches/pretrain_torch.py --threads 2
     .venv-anomalib/bin/python benches/pretrain_torch.py --threads 1
+    if [ "{{paper}}" = yes ]; then \
+        echo "== the step at the paper's settings"; \
+        cargo bench -q -p spotdiff-trainer --bench pretrain_step -- speed --width 1 --size 224 --warmup 1 --steps 3; \
+        .venv-anomalib/bin/python benches/pretrain_torch.py --width 1 --size 224 --warmup 1 --steps 3 --threads 2; \
+        .venv-anomalib/bin/python benches/pretrain_torch.py --width 1 --size 224 --warmup 1 --steps 3 --threads 1; \
+    fi
+    @echo "== the whole command (release), 2 epochs at the demo settings"
+    rm -rf target/bench-data/pretrain-command
+    mkdir -p target/bench-data/pretrain-command
+    target/release/spotdiff synth --out target/bench-data/pretrain-command/set --size 64 --normals 100 --anomalies 2 --classes cashew,capsules,fryum,pcb_green > /dev/null
+    target/release/spotdiff pretrain --data target/bench-data/pretrain-command/set --out target/bench-data/pretrain-command/run --method simsiam --spd-weight 0.1 --width 0.25 --size 64 --epochs 2 --batch 32 2>&1 | tail -1
     uptime
 
 # The wgpu backend (native Vulkan; here lavapipe from Debian's mesa-vulkan-drivers):

@@ -7,7 +7,7 @@
 //! a bench and not part of the test suite).
 //!
 //! ```sh
-//! cargo bench -p spotdiff-trainer --profile dev --bench pretrain_step -- speed --backend flex
+//! cargo bench -p spotdiff-trainer --bench pretrain_step -- speed --backend flex
 //! cargo bench -p spotdiff-trainer --profile dev --features wgpu --bench pretrain_step -- agree
 //! ```
 
