@@ -166,7 +166,7 @@ bench-pretrain-step paper="yes": python-anomalib
     rm -rf target/bench-data/pretrain-command
     mkdir -p target/bench-data/pretrain-command
     target/release/spotdiff synth --out target/bench-data/pretrain-command/set --size 64 --normals 100 --anomalies 2 --classes cashew,capsules,fryum,pcb_green > /dev/null
-    target/release/spotdiff pretrain --data target/bench-data/pretrain-command/set --out target/bench-data/pretrain-command/run --method simsiam --spd-weight 0.1 --width 0.25 --size 64 --epochs 2 --batch 32 2>&1 | tail -1
+    target/release/spotdiff pretrain --data target/bench-data/pretrain-command/set --out target/bench-data/pretrain-command/run --method simsiam --spd-weight 0.1 --width 0.25 --size 64 --epochs 2 --batch 32 2>&1 | grep "images in"
     uptime
 
 # The wgpu backend (native Vulkan; here lavapipe from Debian's mesa-vulkan-drivers):

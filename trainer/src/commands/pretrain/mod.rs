@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use burn::backend::{Autodiff, Flex};
+use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, BackendTypes};
 use serde::{Deserialize, Serialize};
 use spotdiff::data::{Label, Split, VisaSplit};
@@ -571,7 +572,10 @@ fn train<B: AutodiffBackend, M: Pretrain<B> + 'static>(
     team.finish()?;
     progress.finish(position.step);
     let path = plan.out.join(BACKBONE_FILE);
-    write_atomically(&path, &model.backbone().to_safetensors()?)?;
+    // `valid()` first: it folds the last step's pending running statistics
+    // into the batch norms (burn keeps them per thread until a sync), which
+    // the export would otherwise miss.
+    write_atomically(&path, &model.backbone().valid().to_safetensors()?)?;
     say!(
         "{} {} steps -> {} (use with `spotdiff padim fit --weights {} --backbone {} --width {}`)",
         settings.model.method,
