@@ -37,6 +37,41 @@ impl NormShape {
     }
 }
 
+/// Independent partial sums: one running f64 sum is bound by the add's
+/// latency, eight of them vectorise.
+const LANES: usize = 8;
+
+/// `Σ f(x)` over `values` in f64, in [`LANES`] partial sums.
+fn lane_sum(values: &[f32], f: impl Fn(f32) -> f64) -> f64 {
+    let mut partial = [0.0f64; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let tail: f64 = chunks.remainder().iter().map(|&x| f(x)).sum();
+    for chunk in chunks {
+        for (sum, &x) in partial.iter_mut().zip(chunk) {
+            *sum += f(x);
+        }
+    }
+    partial.iter().sum::<f64>() + tail
+}
+
+/// `Σ f(a, b)` over pairs of `a` and `b` in f64, in [`LANES`] partial sums.
+fn lane_dot(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f64) -> f64 {
+    let mut partial = [0.0f64; LANES];
+    let (chunks_a, chunks_b) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f64 = chunks_a
+        .remainder()
+        .iter()
+        .zip(chunks_b.remainder())
+        .map(|(&x, &y)| f(x, y))
+        .sum();
+    for (chunk_a, chunk_b) in chunks_a.zip(chunks_b) {
+        for ((sum, &x), &y) in partial.iter_mut().zip(chunk_a).zip(chunk_b) {
+            *sum += f(x, y);
+        }
+    }
+    partial.iter().sum::<f64>() + tail
+}
+
 /// One batch's per-channel statistics.
 pub(crate) struct ChannelStats {
     pub mean: Vec<f32>,
@@ -72,17 +107,12 @@ pub(crate) fn batch_norm_forward(
         .map(|channel| {
             let sum: f64 = shape
                 .planes(input, channel)
-                .map(|plane| plane.iter().map(|&x| f64::from(x)).sum::<f64>())
+                .map(|plane| lane_sum(plane, |x| f64::from(x)))
                 .sum();
             let mean = sum / count;
             let squares: f64 = shape
                 .planes(input, channel)
-                .map(|plane| {
-                    plane
-                        .iter()
-                        .map(|&x| (f64::from(x) - mean).powi(2))
-                        .sum::<f64>()
-                })
+                .map(|plane| lane_sum(plane, |x| (f64::from(x) - mean).powi(2)))
                 .sum();
             (mean as f32, (squares / count) as f32)
         })
@@ -183,19 +213,16 @@ pub(crate) fn batch_norm_backward(
     let (grad_beta, grad_gamma): (Vec<f32>, Vec<f32>) = (0..shape.channels)
         .into_par_iter()
         .map(|channel| {
-            let (mu, r) = (f64::from(mean[channel]), f64::from(inv_std[channel]));
+            let mu = f64::from(mean[channel]);
             let (mut sum, mut weighted) = (0.0f64, 0.0f64);
             for (x, dy) in shape
                 .planes(input, channel)
                 .zip(shape.planes(grad_output, channel))
             {
-                for (&x, &dy) in x.iter().zip(dy) {
-                    let dy = f64::from(dy);
-                    sum += dy;
-                    weighted += dy * (f64::from(x) - mu) * r;
-                }
+                sum += lane_sum(dy, |dy| f64::from(dy));
+                weighted += lane_dot(dy, x, |dy, x| f64::from(dy) * (f64::from(x) - mu));
             }
-            (sum as f32, weighted as f32)
+            (sum as f32, (weighted * f64::from(inv_std[channel])) as f32)
         })
         .unzip();
     let grad_input = need_input.then(|| {
