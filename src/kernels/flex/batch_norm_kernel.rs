@@ -107,7 +107,7 @@ pub(crate) fn batch_norm_forward(
         .map(|channel| {
             let sum: f64 = shape
                 .planes(input, channel)
-                .map(|plane| lane_sum(plane, |x| f64::from(x)))
+                .map(|plane| lane_sum(plane, f64::from))
                 .sum();
             let mean = sum / count;
             let squares: f64 = shape
@@ -219,7 +219,7 @@ pub(crate) fn batch_norm_backward(
                 .planes(input, channel)
                 .zip(shape.planes(grad_output, channel))
             {
-                sum += lane_sum(dy, |dy| f64::from(dy));
+                sum += lane_sum(dy, f64::from);
                 weighted += lane_dot(dy, x, |dy, x| f64::from(dy) * (f64::from(x) - mu));
             }
             (sum as f32, (weighted * f64::from(inv_std[channel])) as f32)
