@@ -53,6 +53,25 @@ mod flex {
 }
 
 pub use batch_norm::{batch_norm, batch_norm_add_relu, batch_norm_relu};
+
+/// Runs `work` on one of the threads the native kernels split their work
+/// over (rayon's global pool) instead of the calling thread, and returns its
+/// result. A training loop run this way does its serial parts on a pool
+/// thread, so each parallel section starts where the loop already is rather
+/// than handing off from the caller to both workers and back (about 7%
+/// of the step, docs/BENCHMARKS.md). `work` stays on that one thread from
+/// start to end, which burn's running statistics need (they are kept per
+/// thread until synced). In the browser build it runs `work` in place.
+pub fn on_compute_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    #[cfg(not(target_family = "wasm"))]
+    {
+        rayon::scope(|_| work())
+    }
+    #[cfg(target_family = "wasm")]
+    {
+        work()
+    }
+}
 pub use conv::{conv2d, conv2d_or_else};
 
 #[cfg(all(test, not(target_family = "wasm")))]

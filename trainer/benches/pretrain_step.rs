@@ -25,6 +25,7 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Args, Parser};
 use indicatif::{ProgressBar, ProgressStyle};
+use spotdiff::kernels::on_compute_thread;
 use spotdiff::model::ResNetConfig;
 #[cfg(feature = "wgpu")]
 use spotdiff::pretrain::StepLosses;
@@ -126,7 +127,12 @@ fn host_batch(shape: &Shape) -> HostBatch {
     }
 }
 
+/// The steps on a thread of the kernels' pool, as `spotdiff pretrain` runs them.
 fn speed<B: AutodiffBackend>(args: &SpeedArgs, device: B::Device) -> anyhow::Result<()> {
+    on_compute_thread(|| time_steps::<B>(args, device))
+}
+
+fn time_steps<B: AutodiffBackend>(args: &SpeedArgs, device: B::Device) -> anyhow::Result<()> {
     let shape = &args.shape;
     if args.steps == 0 || shape.batch < 2 {
         anyhow::bail!("--steps must be at least 1 and --batch at least 2 (batch norm)");

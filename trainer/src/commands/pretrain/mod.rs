@@ -23,6 +23,7 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, BackendTypes};
 use serde::{Deserialize, Serialize};
 use spotdiff::data::{Label, Split, VisaSplit};
+use spotdiff::kernels::on_compute_thread;
 use spotdiff::model::Backbone;
 use spotdiff::pretrain::{
     cosine_learning_rate, epoch_order, sgd, MethodKind, Moco, Pretrain, PretrainConfig,
@@ -140,6 +141,11 @@ pub fn run(args: &PretrainArgs) -> anyhow::Result<()> {
             "--devices {count}: flex runs at most 2 peers (on the one CPU, to test data \
              parallelism); use wgpu or cuda for more devices"
         ),
+        // One peer: the whole run on a thread of the kernels' pool (see
+        // `on_compute_thread`); two keep their own threads.
+        BackendKind::Flex if count == 1 => {
+            on_compute_thread(|| on_backend::<Autodiff<Flex>>(&plan, vec![Default::default()]))
+        }
         BackendKind::Flex => on_backend::<Autodiff<Flex>>(&plan, vec![Default::default(); count]),
         #[cfg(feature = "wgpu")]
         BackendKind::Wgpu => {
