@@ -9,6 +9,8 @@ mod score;
 mod synth;
 mod toy;
 
+use spotdiff::kernels::on_compute_thread;
+
 use crate::cli::{Cli, Command, DataCommand, PadimCommand};
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -18,10 +20,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backends => backends::run(),
         Command::Synth(args) => synth::run(&args),
         Command::Data(DataCommand::Check { root, layout }) => data::check(&root, layout),
-        Command::Padim(PadimCommand::Fit(args)) => padim::fit(&args),
-        Command::Eval(args) => eval::run(&args),
-        Command::Export(args) => export::run(&args),
-        Command::Score(args) => score::run(&args),
+        // The networks' forward passes on flex: on a thread of the kernels'
+        // pool, so each convolution's parallel section starts where the
+        // command already is (`on_compute_thread`).
+        Command::Padim(PadimCommand::Fit(args)) => on_compute_thread(|| padim::fit(&args)),
+        Command::Eval(args) => on_compute_thread(|| eval::run(&args)),
+        Command::Export(args) => on_compute_thread(|| export::run(&args)),
+        Command::Score(args) => on_compute_thread(|| score::run(&args)),
         Command::Pretrain(args) => pretrain::run(&args),
     }
 }
