@@ -144,7 +144,7 @@ bench-pretrain devices="1":
 # The SimSiam+SPD step alone (five views, SGD) on a batch made once: spotdiff on
 # flex, then PyTorch on the same step with 2 threads and with 1, back to back;
 # first at the demo settings (ResNet-18 width 0.25, 64 px, batch 32), then at
-# the paper's (width 1, 224 px, batch 32; `paper=no` skips it, it takes
+# the paper's (width 1, 224 px, batch 32; `just bench-pretrain-step no` skips it, it takes
 # minutes); then the whole `spotdiff pretrain` command (loading and
 # augmentation included) for 2 epochs at the demo settings. Release builds:
 # the kernels that take the time are spotdiff's own (src/kernels).
