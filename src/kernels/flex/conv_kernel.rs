@@ -396,35 +396,19 @@ impl Phases {
     }
 }
 
-/// `[samples, channels, plane]` → `[channels, samples · plane]`.
-fn gather_channels(
+/// `[rows, columns, plane]` → `[columns, rows, plane]`: between a group's
+/// samples-first layout (tensors) and channels-first one (the products).
+fn swap_leading_axes(
     source: &[f32],
-    samples: usize,
-    channels: usize,
+    rows: usize,
+    columns: usize,
     plane: usize,
     target: &mut [f32],
 ) {
-    for sample in 0..samples {
-        for channel in 0..channels {
-            let from = (sample * channels + channel) * plane;
-            let to = (channel * samples + sample) * plane;
-            target[to..to + plane].copy_from_slice(&source[from..from + plane]);
-        }
-    }
-}
-
-/// `[channels, samples · plane]` → `[samples, channels, plane]`.
-fn scatter_channels(
-    source: &[f32],
-    samples: usize,
-    channels: usize,
-    plane: usize,
-    target: &mut [f32],
-) {
-    for sample in 0..samples {
-        for channel in 0..channels {
-            let from = (channel * samples + sample) * plane;
-            let to = (sample * channels + channel) * plane;
+    for row in 0..rows {
+        for column in 0..columns {
+            let from = (row * columns + column) * plane;
+            let to = (column * rows + row) * plane;
             target[to..to + plane].copy_from_slice(&source[from..from + plane]);
         }
     }
@@ -465,7 +449,7 @@ pub(crate) fn conv_forward(
                     let product = resized(&mut scratch.products, g.out_channels * width);
                     let product_view = MatMut::row_major(product, g.out_channels, width);
                     matmul(product_view, weight, columns, false, parallel);
-                    scatter_channels(product, samples, g.out_channels, g.out_plane(), output);
+                    swap_leading_axes(product, g.out_channels, samples, g.out_plane(), output);
                 }
             })
         });
@@ -523,7 +507,7 @@ pub(crate) fn conv_backward(
                         MatRef::row_major(grad_output, g.out_channels, width)
                     } else {
                         let gathered = resized(&mut scratch.gathered, g.out_channels * width);
-                        gather_channels(
+                        swap_leading_axes(
                             grad_output,
                             samples,
                             g.out_channels,
