@@ -200,6 +200,8 @@ fn convolutions() -> Vec<Case> {
         // A 1×1 grid (layer4 of a 32 px input): most taps only see padding.
         ([3, 5, 1, 1], 6, [3, 3], [1, 1], Explicit(1, 1, 1, 1)),
         ([3, 5, 2, 2], 6, [3, 3], [2, 2], Explicit(1, 1, 1, 1)),
+        // 1×1 padded on the far sides only.
+        ([2, 3, 4, 3], 2, [1, 1], [1, 1], Explicit(0, 0, 1, 2)),
         // Small grids: several samples share one product.
         ([40, 8, 2, 2], 17, [3, 3], [1, 1], Explicit(1, 1, 1, 1)),
     ]

@@ -87,7 +87,9 @@ impl ConvGeometry {
 
     /// A 1×1, stride-1, unpadded convolution: a sample is its own im2col matrix.
     fn is_pointwise(&self) -> bool {
-        self.kernel == [1, 1] && self.stride == [1, 1] && self.padding_start == [0, 0]
+        self.kernel == [1, 1]
+            && self.stride == [1, 1]
+            && [self.out_height, self.out_width] == [self.height, self.width]
     }
 
     /// Samples per product: enough for a wide product, few enough that every
@@ -644,6 +646,8 @@ mod tests {
             ([1, 2, 6, 5], 2, [3, 2], [2, 1], [[0, 2], [1, 0]]),
             ([2, 3, 6, 5], 2, [3, 2], [1, 1], [[0, 2], [1, 0]]),
             ([3, 5, 1, 1], 6, [3, 3], [1, 1], [[1, 1], [1, 1]]),
+            // 1×1 with padding on the far sides only: not its own im2col.
+            ([2, 3, 4, 3], 2, [1, 1], [1, 1], [[0, 1], [0, 2]]),
         ] {
             let g = ConvGeometry::new(dims, out, kernel, stride, padding).unwrap();
             let input = values(g.input_len(), 1);
