@@ -51,11 +51,6 @@ fn same_type<T: 'static, U: 'static>(value: T) -> U {
     }
 }
 
-/// A tensor's values as one contiguous f32 run (a copy only when strided).
-fn contiguous(tensor: &FlexTensor) -> FlexTensor {
-    tensor.to_contiguous()
-}
-
 fn values(tensor: &FlexTensor) -> &[f32] {
     tensor
         .as_slice::<f32>()
@@ -136,20 +131,21 @@ struct BatchNormState {
 }
 
 impl BatchNormState {
-    /// Registers the gradients of the batch norm's input, γ and β, and
-    /// returns the gradient that reached the batch norm's output (through
-    /// the ReLU, when one ends the node).
+    /// Registers the gradients of the batch norm's input, γ and β, and,
+    /// when a ReLU ends the node, returns the gradient through it (the one
+    /// that reached the batch norm's output and, in a residual node, the
+    /// residual).
     fn backward(
         self,
         grad_output: FlexTensor,
         [input_node, gamma_node, beta_node]: [Option<NodeId>; 3],
         grads: &mut Gradients,
-    ) -> Vec<f32> {
-        let grad_output = contiguous(&grad_output);
-        let grad_output = match &self.relu_output {
-            Some(output) => relu_backward(values(&grad_output), values(output)),
-            None => values(&grad_output).to_vec(),
-        };
+    ) -> Option<Vec<f32>> {
+        let grad_output = grad_output.to_contiguous();
+        let through_relu = self
+            .relu_output
+            .as_ref()
+            .map(|output| relu_backward(values(&grad_output), values(output)));
         let gradients = batch_norm_backward(
             self.shape,
             Saved {
@@ -158,7 +154,7 @@ impl BatchNormState {
                 mean: &self.mean,
                 inv_std: &self.inv_std,
             },
-            &grad_output,
+            through_relu.as_deref().unwrap_or(values(&grad_output)),
             input_node.is_some(),
         );
         let NormShape {
@@ -175,7 +171,7 @@ impl BatchNormState {
         if let Some(node) = beta_node {
             grads.register::<Flex>(node, flex_tensor(gradients.beta, [channels]));
         }
-        grad_output
+        through_relu
     }
 }
 
@@ -196,10 +192,11 @@ impl Backward<Flex, 4> for BatchNormAddReluBackward {
         let grad_output = grads.consume::<Flex>(&ops.node);
         let [input, gamma, beta, residual] = ops.parents.map(|node| node.map(|node| node.id));
         let shape = ops.state.shape;
-        let grad_sum = ops.state.backward(grad_output, [input, gamma, beta], grads);
-        if let Some(node) = residual {
+        let through_relu = ops.state.backward(grad_output, [input, gamma, beta], grads);
+        // A residual node always ends in a ReLU, so its gradient is there.
+        if let (Some(node), Some(grad)) = (residual, through_relu) {
             let dims = [shape.batch, shape.channels, shape.plane];
-            grads.register::<Flex>(node, flex_tensor(grad_sum, dims));
+            grads.register::<Flex>(node, flex_tensor(grad, dims));
         }
     }
 }
@@ -218,8 +215,8 @@ fn batch_norm_node(
     let input = float(input);
     let gamma = float(norm.gamma.val());
     let beta = float(norm.beta.val());
-    let input_values = contiguous(&input.primitive);
-    let gamma_values = contiguous(&gamma.primitive);
+    let input_values = input.primitive.to_contiguous();
+    let gamma_values = gamma.primitive.to_contiguous();
     let (relu, residual) = match after {
         After::Nothing => (false, None),
         After::Relu => (true, None),
@@ -227,7 +224,7 @@ fn batch_norm_node(
     };
     let residual_values = residual
         .as_ref()
-        .map(|residual| contiguous(&residual.primitive));
+        .map(|residual| residual.primitive.to_contiguous());
     let epilogue = match (&residual_values, relu) {
         (Some(residual), _) => Epilogue::AddRelu(values(residual)),
         (None, true) => Epilogue::Relu,
@@ -237,7 +234,7 @@ fn batch_norm_node(
         shape,
         values(&input_values),
         values(&gamma_values),
-        values(&contiguous(&beta.primitive)),
+        values(&beta.primitive.to_contiguous()),
         norm.epsilon,
         epilogue,
     );
@@ -317,12 +314,12 @@ pub(super) fn conv2d<B: Backend>(
     }
     if let Some(conv) = (conv as &dyn Any).downcast_ref::<Conv2d<Flex>>() {
         let input = cast::<Tensor<B, 4>, Tensor<Flex, 4>>(input)?;
-        let input = contiguous(&float(input));
-        let weight = contiguous(&float(conv.weight.val()));
+        let input = float(input).to_contiguous();
+        let weight = float(conv.weight.val()).to_contiguous();
         let bias = conv
             .bias
             .as_ref()
-            .map(|bias| contiguous(&float(bias.val())));
+            .map(|bias| float(bias.val()).to_contiguous());
         let output = conv_forward(
             &geometry,
             values(&input),
@@ -359,7 +356,7 @@ impl Backward<Flex, 2> for ConvBackward {
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [input_node, weight_node] = ops.parents;
-        let grad_output = contiguous(&grads.consume::<Flex>(&ops.node));
+        let grad_output = grads.consume::<Flex>(&ops.node).to_contiguous();
         let ConvState {
             geometry,
             input,
@@ -400,8 +397,8 @@ fn conv_node(
 ) -> Tensor<Trainable, 4> {
     let input = float(input);
     let weight = float(conv.weight.val());
-    let input_values = contiguous(&input.primitive);
-    let weight_values = contiguous(&weight.primitive);
+    let input_values = input.primitive.to_contiguous();
+    let weight_values = weight.primitive.to_contiguous();
     let output = conv_forward(
         &geometry,
         values(&input_values),
