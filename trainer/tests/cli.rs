@@ -1091,6 +1091,44 @@ fn pretrain_checkpoints_every_n_steps_and_resumes_mid_epoch() {
     assert_same_files(&full, &changed, &RUN_FILES);
 }
 
+/// A damaged or incomplete checkpoint is refused naming the file, before
+/// anything in the run folder is written.
+#[test]
+fn pretrain_resume_refuses_a_damaged_checkpoint() {
+    let dir = temp_dir("pretrain_damaged_checkpoint");
+    let root = pretraining_set(&dir);
+    let run = dir.join("run");
+    let output = pretrain(&root, &run, &["--pause-after", "1"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let manifest = std::fs::read(run.join("run.json")).unwrap();
+    let checkpoint = run.join("checkpoint");
+
+    let model = checkpoint.join("model.bin");
+    let saved = std::fs::read(&model).unwrap();
+    std::fs::write(&model, b"not a checkpoint").unwrap();
+    assert_fails_with(
+        &resume(&run),
+        &format!(
+            "{} is not a checkpoint written by this spotdiff",
+            model.display()
+        ),
+    );
+    assert_eq!(std::fs::read(&model).unwrap(), b"not a checkpoint");
+
+    std::fs::write(&model, saved).unwrap();
+    let position = checkpoint.join("position.json");
+    std::fs::remove_file(&position).unwrap();
+    assert_fails_with(
+        &resume(&run),
+        &format!(
+            "cannot read {}: the checkpoint is incomplete",
+            position.display()
+        ),
+    );
+    assert_eq!(std::fs::read(run.join("run.json")).unwrap(), manifest);
+    assert!(!run.join("backbone.safetensors").exists());
+}
+
 /// `--resume RUN` reads every setting from RUN/run.json, from any working
 /// folder (the data set's path is stored canonical); a flag that
 /// contradicts it is refused naming the field and both values.

@@ -114,8 +114,8 @@ where
     std::fs::create_dir_all(&fresh)
         .with_context(|| format!("cannot create {}", fresh.display()))?;
     for (name, bytes) in [
-        (MODEL, encode::<B, _>(&tensors.data, "the model")?),
-        (OPTIMIZER, encode::<B, _>(&state, "the optimiser state")?),
+        (MODEL, encode(&tensors.data, "the model")?),
+        (OPTIMIZER, encode(&state, "the optimiser state")?),
         (POSITION, serde_json::to_vec_pretty(&position)?),
     ] {
         let path = fresh.join(name);
@@ -182,7 +182,7 @@ where
     };
     let (path, bytes) = read(MODEL)?;
     let mut restore = Restore {
-        tensors: decode::<B, _>(bytes, &path)?,
+        tensors: decode(&bytes, &path)?,
         path: Vec::new(),
         ids: HashMap::new(),
         problems: Vec::new(),
@@ -202,7 +202,7 @@ where
         );
     }
     let (path, bytes) = read(OPTIMIZER)?;
-    let state: BTreeMap<String, StateItem<R, B>> = decode::<B, _>(bytes, &path)?;
+    let state: BTreeMap<String, StateItem<R, B>> = decode(&bytes, &path)?;
     let record = state
         .into_iter()
         .map(|(name, item)| {
@@ -221,20 +221,38 @@ where
     Ok((model, optimizer.load_record(record), position))
 }
 
-/// `value` in burn's binary encoding (bincode).
-fn encode<B: Backend, T: Serialize>(value: &T, what: &str) -> anyhow::Result<Vec<u8>> {
-    Recorder::<B>::save_item(&recorder(), value, ())
+/// The checkpoint files' encoding: bincode's standard configuration, the
+/// bytes burn's binary recorder writes, read with a bound so that a damaged
+/// length cannot ask for more memory than any checkpoint needs. (burn's own
+/// recorder panics on malformed bytes instead of returning its error.)
+fn bincode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<{ 1 << 32 }>()
+}
+
+/// `value` in the checkpoint's encoding.
+fn encode<T: Serialize>(value: &T, what: &str) -> anyhow::Result<Vec<u8>> {
+    bincode::serde::encode_to_vec(value, bincode_config())
         .with_context(|| format!("cannot serialise {what}"))
 }
 
 /// The value [`encode`] wrote into `bytes`, read from `path`.
-fn decode<B: Backend, T: DeserializeOwned>(mut bytes: Vec<u8>, path: &Path) -> anyhow::Result<T> {
-    Recorder::<B>::load_item(&recorder(), &mut bytes).with_context(|| {
+fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> anyhow::Result<T> {
+    let not_ours = || {
         format!(
             "{} is not a checkpoint written by this spotdiff",
             path.display()
         )
-    })
+    };
+    let (value, read) =
+        bincode::serde::decode_from_slice(bytes, bincode_config()).with_context(not_ours)?;
+    if read != bytes.len() {
+        anyhow::bail!(
+            "{} (it has {} bytes after its end)",
+            not_ours(),
+            bytes.len() - read
+        );
+    }
+    Ok(value)
 }
 
 /// Collects every float tensor of a module by its dotted path, and the
