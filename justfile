@@ -68,7 +68,8 @@ setup:
     have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)
     if [ "$have" != "$want" ]; then
         # Without --locked: a locked dependency of wasm-bindgen-cli is missing from the registry mirror.
-        cargo install wasm-bindgen-cli --version "$want"
+        # --force: cargo skips a version it remembers installing even when the binary is gone.
+        cargo install --force wasm-bindgen-cli --version "$want"
     fi
 
 # Builds the web app: the core for the browser (release), optimised by Debian's
