@@ -6,7 +6,9 @@ use crate::metrics::pro::{ProMetrics, ProSet, DEFAULT_FPR_LIMIT};
 use crate::metrics::{binary_metrics, BinaryMetrics, Curve, ScoreSet};
 use crate::padim::ScoreMap;
 
+use super::uncertainty::{Bootstrap, Resampled, ResamplingData};
 use super::{ClassImages, EvalError, MapDetector};
+use crate::metrics::bootstrap::BootstrapError;
 
 /// How segmentation metrics are computed; classification is always exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,6 +45,10 @@ pub struct ClassMetrics {
     pub pro: ProMetrics,
     /// Every test image's score, in the order pushed.
     pub image_scores: Vec<f32>,
+    /// Every bootstrap resample's metrics (None when no bootstrap was asked
+    /// for; an error when the class has too few images for one).
+    #[serde(skip)]
+    pub resampled: Option<Result<Resampled, BootstrapError>>,
 }
 
 /// Collects one class's anomaly maps and ground truths, image by image.
@@ -52,11 +58,24 @@ pub struct ClassEvaluator {
     pixels: ScoreSet<f32>,
     pro: ProSet<f32>,
     image_scores: Vec<f32>,
+    /// The class's name, the bootstrap and every pixel by image, when
+    /// intervals are asked for.
+    resampling: Option<(String, Bootstrap, ResamplingData)>,
 }
 
 impl ClassEvaluator {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An evaluator that also resamples the test images of class `class`
+    /// for intervals ([`super::uncertainty`]); it keeps every pixel twice
+    /// more (8 bytes each, with its image).
+    pub fn with_bootstrap(class: &str, bootstrap: Bootstrap) -> Self {
+        Self {
+            resampling: Some((class.to_string(), bootstrap, ResamplingData::default())),
+            ..Self::default()
+        }
     }
 
     /// Adds one test image's anomaly map and its ground truth (all background
@@ -71,11 +90,24 @@ impl ClassEvaluator {
         let score = map.max();
         self.images.push(score, anomalous)?;
         self.image_scores.push(score);
+        if let Some((_, _, data)) = &mut self.resampling {
+            data.labels.push(anomalous);
+            data.pixels.push_image(map.values(), &mask.pixels);
+        }
         Ok(score)
     }
 
     /// The metrics; fails when the class lacks normal or anomalous images.
-    pub fn finish(self, protocol: Protocol) -> Result<ClassMetrics, EvalError> {
+    pub fn finish(mut self, protocol: Protocol) -> Result<ClassMetrics, EvalError> {
+        let resampled = self.resampling.take().map(|(class, bootstrap, data)| {
+            data.resample(
+                &self.image_scores,
+                &mut self.pro,
+                protocol,
+                &class,
+                bootstrap,
+            )
+        });
         let classification = binary_metrics(&self.images.rank()?)?;
         let pixels = self.pixels.rank()?;
         let segmentation = match protocol {
@@ -107,6 +139,7 @@ impl ClassEvaluator {
             segmentation,
             pro: self.pro.metrics(DEFAULT_FPR_LIMIT)?,
             image_scores: self.image_scores,
+            resampled,
         })
     }
 }
@@ -121,17 +154,18 @@ pub struct ClassEvaluation {
 }
 
 /// Scores a class's test images (normal and anomalous, masks beside them)
-/// with `detector` into its [`ClassMetrics`], keeping the anomaly maps of the
+/// with `detector` into `evaluator` ([`ClassEvaluator::new`], or
+/// [`ClassEvaluator::with_bootstrap`] for intervals) and its [`ClassMetrics`], keeping the anomaly maps of the
 /// samples at the indices `keep` (for figures); `progress` is told how many
 /// images each batch scored.
 pub fn evaluate_class<D: MapDetector + ?Sized>(
     detector: &D,
     tests: &ClassImages,
+    mut evaluator: ClassEvaluator,
     protocol: Protocol,
     keep: &[usize],
     progress: &mut dyn FnMut(usize),
 ) -> Result<ClassEvaluation, EvalError> {
-    let mut evaluator = ClassEvaluator::new();
     let mut kept_maps = Vec::with_capacity(keep.len());
     for (start, samples) in tests.batches()? {
         let loaded = tests.with_masks(samples, detector.preprocess())?;
@@ -195,6 +229,7 @@ mod tests {
         let got = evaluate_class(
             &baseline,
             &ClassImages::new(&tests, &source, 2),
+            ClassEvaluator::new(),
             Protocol::Exact,
             &keep,
             &mut |n| scored.push(n),

@@ -21,6 +21,9 @@
 //! - [`ClassEvaluator`]: image score = map maximum; exact metrics or the
 //!   paper's threshold sweep for segmentation ([`Protocol`]).
 //! - [`ClassSummary`]: the metrics as reports write them (details.json).
+//! - [`Uncertain`]: bootstrap intervals of a class's metrics, paired
+//!   differences between detectors and the mean over classes
+//!   ([`ClassEvaluator::with_bootstrap`]).
 
 mod baseline;
 mod detector;
@@ -32,6 +35,7 @@ mod fit;
 pub(crate) mod fixture;
 mod load;
 mod summary;
+mod uncertainty;
 
 pub use baseline::{PixelBaseline, PixelBaselineFitter, BASELINE_EPS};
 pub use detector::{Detection, Detector, MapDetector};
@@ -44,3 +48,4 @@ pub use extract::{padim_taps, padim_taps_async, LayerTaps};
 pub use fit::PadimFit;
 pub use load::{load_preprocessed, ClassImages, Preprocessed};
 pub use summary::{ClassSummary, ClassificationSummary, SegmentationSummary};
+pub use uncertainty::{Bootstrap, Metrics, Resampled, TaskMetrics, Uncertain};

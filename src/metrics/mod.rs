@@ -15,9 +15,11 @@
 //!
 //! [`paper`] reproduces the paper's own 202-threshold sweep so numbers compare
 //! with published ones; [`pro`] adds PRO and AU-PRO, beyond what the paper
-//! reports.
+//! reports. [`bootstrap`] resamples test images for intervals, weighting
+//! each image instead of copying its pixels.
 
 mod binary;
+pub mod bootstrap;
 mod curve;
 mod error;
 mod key;

@@ -17,6 +17,7 @@
 
 use serde::Serialize;
 
+use super::bootstrap::numpy_percentile;
 use super::curve::{Curve, OperatingPoint};
 use super::key::Score;
 use super::ranking::Ranking;
@@ -84,21 +85,11 @@ pub fn paper_metrics<S: Score>(ranking: &Ranking<S>) -> PaperMetrics {
 }
 
 /// NumPy's `percentile(x, q)` with its default ("linear") method over the
-/// anomalous scores, including its rounding-stable interpolation.
+/// anomalous scores.
 fn percentile<S: Score>(ranking: &Ranking<S>, q: f64) -> f64 {
-    let count = ranking.positives() as usize;
-    let position = (count - 1) as f64 * q / 100.0;
-    let below = position.floor() as usize;
-    let above = (below + 1).min(count - 1);
-    let fraction = position - below as f64;
-    let a: f64 = ranking.positive_score(below).into();
-    let b: f64 = ranking.positive_score(above).into();
-    let difference = b - a;
-    if fraction >= 0.5 {
-        b - difference * (1.0 - fraction)
-    } else {
-        a + difference * fraction
-    }
+    numpy_percentile(ranking.positives() as usize, q, |rank| {
+        ranking.positive_score(rank).into()
+    })
 }
 
 /// NumPy's `linspace(start, stop, count)`, endpoints included.

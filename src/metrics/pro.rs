@@ -11,6 +11,7 @@
 
 use serde::Serialize;
 
+use super::bootstrap::{BootstrapError, ImageScores};
 use super::curve::{Curve, CurvePoint, CurveThinner};
 use super::error::MetricsError;
 use super::key::{radix_sort, Score};
@@ -27,8 +28,11 @@ pub struct ProSet<S: Score> {
     /// (score key, region index) of every pixel inside a region.
     anomalous: Vec<(S::Key, u32)>,
     region_sizes: Vec<u32>,
+    /// The map (push order) each region lies in, for weighting maps.
+    region_maps: Vec<u32>,
     pixels: u64,
     maps: u64,
+    sorted: bool,
 }
 
 impl<S: Score> Default for ProSet<S> {
@@ -37,8 +41,10 @@ impl<S: Score> Default for ProSet<S> {
             normal: Vec::new(),
             anomalous: Vec::new(),
             region_sizes: Vec::new(),
+            region_maps: Vec::new(),
             pixels: 0,
             maps: 0,
+            sorted: false,
         }
     }
 }
@@ -79,6 +85,8 @@ impl<S: Score> ProSet<S> {
         }
         let (regions, sizes) = label_regions(mask, width, height);
         let first_region = self.region_sizes.len() as u32;
+        self.region_maps
+            .extend(std::iter::repeat_n(self.maps as u32, sizes.len()));
         self.region_sizes.extend(sizes);
         for (pixel, key) in keys.into_iter().enumerate() {
             match regions[pixel] {
@@ -88,14 +96,22 @@ impl<S: Score> ProSet<S> {
         }
         self.pixels += scores.len() as u64;
         self.maps += 1;
+        self.sorted = false;
         Ok(())
+    }
+
+    /// Sorts the pixels by score; done once before any walk.
+    pub fn sort(&mut self) {
+        if !self.sorted {
+            radix_sort(&mut self.normal);
+            self.anomalous.sort_unstable_by_key(|a| a.0);
+            self.sorted = true;
+        }
     }
 
     /// Computes AU-PRO up to `fpr_limit` (in (0, 1]).
     pub fn metrics(mut self, fpr_limit: f64) -> Result<ProMetrics, MetricsError> {
-        if !(fpr_limit > 0.0 && fpr_limit <= 1.0) {
-            return Err(MetricsError::InvalidFprLimit(fpr_limit));
-        }
+        check_fpr_limit(fpr_limit)?;
         let regions = self.region_sizes.len() as u64;
         let normal = self.normal.len() as u64;
         match (regions, normal) {
@@ -108,63 +124,129 @@ impl<S: Score> ProSet<S> {
             }
             _ => {}
         }
-        radix_sort(&mut self.normal);
-        self.anomalous.sort_unstable_by_key(|a| a.0);
-
-        let normal_total = self.normal.len() as f64;
-        let mut normal = &self.normal[..];
-        let mut anomalous = &self.anomalous[..];
-        let mut false_positives = 0u64;
-        let mut overlap = CompensatedSum::default();
-        let mut area = CompensatedSum::default();
-        let mut previous = CurvePoint { x: 0.0, y: 0.0 };
-        let mut curve = CurveThinner::new(previous, 1e-3);
-        loop {
-            let key = match (normal.last(), anomalous.last()) {
-                (None, None) => break,
-                (Some(&n), None) => n,
-                (None, Some(&(a, _))) => a,
-                (Some(&n), Some(&(a, _))) => n.max(a),
-            };
-            while let Some((&last, rest)) = normal.split_last() {
-                if last != key {
-                    break;
-                }
-                false_positives += 1;
-                normal = rest;
-            }
-            while let Some((&(last, region), rest)) = anomalous.split_last() {
-                if last != key {
-                    break;
-                }
-                overlap.add(1.0 / f64::from(self.region_sizes[region as usize]));
-                anomalous = rest;
-            }
-            let point = CurvePoint {
-                x: false_positives as f64 / normal_total,
-                y: overlap.value() / regions as f64,
-            };
-            if point.x > fpr_limit {
-                let fraction = (fpr_limit - previous.x) / (point.x - previous.x);
-                let limit_point = CurvePoint {
-                    x: fpr_limit,
-                    y: previous.y + fraction * (point.y - previous.y),
-                };
-                area.add((limit_point.x - previous.x) * (limit_point.y + previous.y) / 2.0);
-                curve.push(limit_point);
-                break;
-            }
-            area.add((point.x - previous.x) * (point.y + previous.y) / 2.0);
-            curve.push(point);
-            previous = point;
-        }
+        self.sort();
+        let mut curve = CurveThinner::new(CurvePoint { x: 0.0, y: 0.0 }, 1e-3);
+        let au_pro = pro_walk(
+            self.normal.iter().rev().map(|&key| (key, 1)),
+            self.normal.len() as f64,
+            self.anomalous
+                .iter()
+                .rev()
+                .map(|&(key, region)| (key, 1.0 / f64::from(self.region_sizes[region as usize]))),
+            regions as f64,
+            fpr_limit,
+            |point| curve.push(point),
+        );
         Ok(ProMetrics {
-            au_pro: area.value() / fpr_limit,
+            au_pro,
             fpr_limit,
             regions,
             curve: curve.finish(),
         })
     }
+}
+
+impl ProSet<f32> {
+    /// AU-PRO when map `i` counts `weights[i]` times (a bootstrap resample):
+    /// equal to [`ProSet::metrics`] over the maps repeated so. `pixels` holds
+    /// the same maps with their masks (its normal pixels are this set's); both
+    /// are sorted, and the weights give a region and a normal pixel weight.
+    pub fn weighted_au_pro(
+        &self,
+        pixels: &ImageScores,
+        weights: &[u32],
+        fpr_limit: f64,
+    ) -> Result<f64, BootstrapError> {
+        if weights.len() as u64 != self.maps || pixels.images() as u64 != self.maps {
+            return Err(BootstrapError::WeightCount {
+                weights: weights.len(),
+                images: self.maps as usize,
+            });
+        }
+        debug_assert!(self.sorted, "sort before walking");
+        let region_weight =
+            |region: u32| f64::from(weights[self.region_maps[region as usize] as usize]);
+        let regions: f64 = (0..self.region_sizes.len() as u32).map(region_weight).sum();
+        let normals = pixels.descending().filter(|&(_, _, anomalous)| !anomalous);
+        let normal_total: u64 = pixels
+            .descending()
+            .filter(|&(_, _, anomalous)| !anomalous)
+            .map(|(_, image, _)| u64::from(weights[image]))
+            .sum();
+        Ok(pro_walk(
+            normals.map(|(key, image, _)| (key, u64::from(weights[image]))),
+            normal_total as f64,
+            self.anomalous.iter().rev().map(|&(key, region)| {
+                (
+                    key,
+                    region_weight(region) / f64::from(self.region_sizes[region as usize]),
+                )
+            }),
+            regions,
+            fpr_limit,
+            |_| {},
+        ))
+    }
+}
+
+fn check_fpr_limit(fpr_limit: f64) -> Result<(), MetricsError> {
+    if fpr_limit > 0.0 && fpr_limit <= 1.0 {
+        Ok(())
+    } else {
+        Err(MetricsError::InvalidFprLimit(fpr_limit))
+    }
+}
+
+/// The AU-PRO walk: normal pixels as (key, weight) and region pixels as
+/// (key, weight / region size), each from the highest score down; every
+/// distinct score is one operating point, handed to `on_point` up to the
+/// limit (interpolated there).
+fn pro_walk<K: Ord + Copy>(
+    normal: impl Iterator<Item = (K, u64)>,
+    normal_total: f64,
+    anomalous: impl Iterator<Item = (K, f64)>,
+    regions: f64,
+    fpr_limit: f64,
+    mut on_point: impl FnMut(CurvePoint),
+) -> f64 {
+    let mut normal = normal.peekable();
+    let mut anomalous = anomalous.peekable();
+    let mut false_positives = 0u64;
+    let mut overlap = CompensatedSum::default();
+    let mut area = CompensatedSum::default();
+    let mut previous = CurvePoint { x: 0.0, y: 0.0 };
+    loop {
+        let key = match (normal.peek(), anomalous.peek()) {
+            (None, None) => break,
+            (Some(&(n, _)), None) => n,
+            (None, Some(&(a, _))) => a,
+            (Some(&(n, _)), Some(&(a, _))) => n.max(a),
+        };
+        while let Some((_, weight)) = normal.next_if(|&(k, _)| k == key) {
+            false_positives += weight;
+        }
+        while let Some((_, gain)) = anomalous.next_if(|&(k, _)| k == key) {
+            overlap.add(gain);
+        }
+        let point = CurvePoint {
+            x: false_positives as f64 / normal_total,
+            y: overlap.value() / regions,
+        };
+        if point.x > fpr_limit {
+            let fraction = (fpr_limit - previous.x) / (point.x - previous.x);
+            let limit_point = CurvePoint {
+                x: fpr_limit,
+                y: previous.y + fraction * (point.y - previous.y),
+            };
+            area.add((limit_point.x - previous.x) * (limit_point.y + previous.y) / 2.0);
+            on_point(limit_point);
+            break;
+        }
+        area.add((point.x - previous.x) * (point.y + previous.y) / 2.0);
+        on_point(point);
+        previous = point;
+    }
+    area.value() / fpr_limit
 }
 
 /// Labels the 8-connected regions of a mask: 0 outside, 1..=n inside; returns
@@ -247,6 +329,39 @@ mod tests {
             "{} vs {expected}",
             m.au_pro
         );
+    }
+
+    #[test]
+    fn weighted_au_pro_equals_repeated_maps() {
+        // Two 2x2 maps: the first with one region, the second all normal.
+        let maps = [
+            ([0.9f32, 0.2, 0.4, 0.1], [true, false, false, false]),
+            ([0.5, 0.3, 0.95, 0.05], [false, false, false, false]),
+        ];
+        let mut set = ProSet::new();
+        let mut pixels = ImageScores::new();
+        for (scores, mask) in &maps {
+            set.push_map(scores, mask, 2, 2).unwrap();
+            pixels.push_image(scores, mask);
+        }
+        set.sort();
+        pixels.sort();
+        for weights in [[1u32, 1], [2, 1], [1, 3]] {
+            let mut repeated = ProSet::new();
+            for (map, (scores, mask)) in maps.iter().enumerate() {
+                for _ in 0..weights[map] {
+                    repeated.push_map(scores, mask, 2, 2).unwrap();
+                }
+            }
+            for limit in [0.3, 1.0] {
+                let expected = repeated.clone().metrics(limit).unwrap().au_pro;
+                let got = set.weighted_au_pro(&pixels, &weights, limit).unwrap();
+                assert!(
+                    (got - expected).abs() < 1e-15,
+                    "{weights:?} {limit}: {got} vs {expected}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
 mod augment;
+mod bootstrap_reference;
 mod bundle;
 mod data;
 mod detector;

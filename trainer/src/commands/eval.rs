@@ -9,7 +9,7 @@ use anyhow::Context;
 use burn::backend::Flex;
 use spotdiff::data::{Preprocess, PreprocessConfig, SizeLimit, Split};
 use spotdiff::eval::{
-    evaluate_class, load_preprocessed, ClassEvaluation, ClassImages, ClassSummary,
+    evaluate_class, load_preprocessed, ClassEvaluation, ClassEvaluator, ClassImages, ClassSummary,
     Detector as Padim, PixelBaseline,
 };
 use spotdiff::model::ResNetTrunk;
@@ -184,7 +184,14 @@ fn evaluate(
                     stats_path(dir, class).display()
                 )
             })?;
-            evaluate_class(&padim, &test_images, args.protocol, &shown, &mut progress)?
+            evaluate_class(
+                &padim,
+                &test_images,
+                ClassEvaluator::new(),
+                args.protocol,
+                &shown,
+                &mut progress,
+            )?
         }
         Detector::Pixel { preprocess } => {
             let normals = data.training_normals(class);
@@ -193,6 +200,7 @@ fn evaluate(
             evaluate_class(
                 &baseline,
                 &test_images,
+                ClassEvaluator::new(),
                 args.protocol,
                 &shown,
                 &mut progress,
