@@ -1,11 +1,12 @@
 //! The network's hot operations as single operations: batch norm in
-//! training and 2-D convolution. burn 0.21 composes batch norm from six
-//! broadcast element-wise operations and differentiates a convolution
-//! through a transposed convolution and two transposed copies; on its CPU
-//! backend flex those dominate the pre-training step (docs/BENCHMARKS.md).
+//! training, 2-D convolution and max pooling. burn 0.21 composes batch norm
+//! from six broadcast element-wise operations, differentiates a convolution
+//! through a transposed convolution and two transposed copies, and pools
+//! element by element with bounds checks at every tap; on its CPU backend
+//! flex those dominate the pre-training step (docs/BENCHMARKS.md).
 //!
-//! The model calls [`batch_norm`] and [`conv2d`] instead of the modules'
-//! `forward`. On `Autodiff<Flex>` and `Flex` with f32 values (native builds)
+//! The model calls [`batch_norm`], [`conv2d`] and [`max_pool2d`] instead of
+//! the modules' `forward`. On `Autodiff<Flex>` and `Flex` with f32 values (native builds)
 //! they run the kernels in `flex/`, each one autodiff node with a closed-form
 //! backward pass; on every other backend (wgpu, CUDA, WebGPU in the browser)
 //! batch norm runs a shorter composition of burn's tensor operations and a
@@ -29,6 +30,7 @@ mod batch_norm;
 mod conv;
 #[cfg(not(target_family = "wasm"))]
 mod flex;
+mod pool;
 // The browser build has no native kernels (no threads, and flex's own
 // kernels are what it measures): every call takes the composed path.
 #[cfg(target_family = "wasm")]
@@ -46,6 +48,13 @@ mod flex {
 
     pub(super) fn conv2d<B: Backend>(
         _: &Conv2d<B>,
+        input: Tensor<B, 4>,
+    ) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+        Err(input)
+    }
+
+    pub(super) fn max_pool2d<B: Backend>(
+        _: &burn::nn::pool::MaxPool2d,
         input: Tensor<B, 4>,
     ) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
         Err(input)
@@ -73,6 +82,7 @@ pub fn on_compute_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     }
 }
 pub use conv::{conv2d, conv2d_or_else};
+pub use pool::max_pool2d;
 
 #[cfg(all(test, not(target_family = "wasm")))]
 mod tests;

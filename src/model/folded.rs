@@ -18,7 +18,7 @@ use burn::tensor::Tensor;
 use super::block::Block;
 use super::downsample::pointwise;
 use super::trunk::ResNetTrunk;
-use crate::kernels::conv2d;
+use crate::kernels::{conv2d, max_pool2d};
 
 /// A [`ResNetTrunk`] for inference only (batch norm uses its running
 /// statistics, as [`ResNetTrunk::taps`] does outside training), from
@@ -57,7 +57,7 @@ impl<B: Backend> ResNetTrunk<B> {
 impl<B: Backend> FoldedTrunk<B> {
     /// As [`ResNetTrunk::taps`]: the outputs of layer1, layer2 and layer3.
     pub fn taps(&self, input: Tensor<B, 4>) -> [Tensor<B, 4>; 3] {
-        let x = self.maxpool.forward(relu(conv2d(&self.stem, input)));
+        let x = max_pool2d(&self.maxpool, relu(conv2d(&self.stem, input)));
         let stage = |blocks: &[FoldedBlock<B>], x| blocks.iter().fold(x, |x, b| b.forward(x));
         let layer1 = stage(&self.layers[0], x);
         let layer2 = stage(&self.layers[1], layer1.clone());

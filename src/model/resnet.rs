@@ -12,7 +12,7 @@ use super::block::{stage_forward, Block, BlockKind};
 use super::conv::conv7x7_stem;
 use super::error::ModelError;
 use super::trunk::ResNetTrunk;
-use crate::kernels::{batch_norm_relu, conv2d};
+use crate::kernels::{batch_norm_relu, conv2d, max_pool2d};
 
 /// Caps the width so channel counts stay far from overflow; 16 (1024 base
 /// channels, a 6.5-billion-parameter ResNet-50) is already beyond any use.
@@ -198,7 +198,7 @@ impl<B: Backend> ResNet<B> {
     /// - output: see [`ResNetFeatures`]
     pub fn features(&self, input: Tensor<B, 4>) -> ResNetFeatures<B> {
         let x = conv2d(&self.conv1, input);
-        let x = self.maxpool.forward(batch_norm_relu(&self.bn1, x));
+        let x = max_pool2d(&self.maxpool, batch_norm_relu(&self.bn1, x));
         let layer1 = stage_forward(&self.layer1, x);
         let layer2 = stage_forward(&self.layer2, layer1.clone());
         let layer3 = stage_forward(&self.layer3, layer2.clone());

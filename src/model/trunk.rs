@@ -8,7 +8,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use super::block::{stage_forward, Block};
-use crate::kernels::{batch_norm_relu, conv2d};
+use crate::kernels::{batch_norm_relu, conv2d, max_pool2d};
 
 /// torchvision's `ResNet` cut after `layer3` ([`ResNet::into_trunk`] or
 /// [`ResNetConfig::init_trunk`]): field names, and so weight-file names, are
@@ -44,7 +44,7 @@ impl<B: Backend> ResNetTrunk<B> {
     ///   sides round up as in [`super::ResNetFeatures`])
     pub fn taps(&self, input: Tensor<B, 4>) -> [Tensor<B, 4>; 3] {
         let x = conv2d(&self.conv1, input);
-        let x = self.maxpool.forward(batch_norm_relu(&self.bn1, x));
+        let x = max_pool2d(&self.maxpool, batch_norm_relu(&self.bn1, x));
         let layer1 = stage_forward(&self.layer1, x);
         let layer2 = stage_forward(&self.layer2, layer1.clone());
         let layer3 = stage_forward(&self.layer3, layer2.clone());

@@ -7,6 +7,7 @@
 mod batch_norm_kernel;
 mod conv_kernel;
 mod matmul;
+mod pool_kernel;
 
 use core::any::Any;
 
@@ -18,6 +19,7 @@ use burn::backend::autodiff::NodeId;
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::backend::{Autodiff, Flex};
 use burn::nn::conv::Conv2d;
+use burn::nn::pool::MaxPool2d;
 use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bytes, DType, Shape, Tensor, TensorPrimitive};
@@ -26,6 +28,9 @@ use self::batch_norm_kernel::{
     batch_norm_backward, batch_norm_forward, relu_backward, Epilogue, NormShape, Saved,
 };
 use self::conv_kernel::{conv_backward, conv_forward, ConvGeometry};
+use self::pool_kernel::{
+    max_pool_backward, max_pool_forward, max_pool_forward_with_indices, PoolGeometry,
+};
 use super::batch_norm::{After, Normalised};
 
 /// The training backend these kernels serve.
@@ -420,6 +425,94 @@ fn conv_node(
             output,
         ),
         OpsKind::UnTracked(prep) => prep.finish(output),
+    };
+    tensor(output)
+}
+
+/// The geometry of `pool` on an input of `dims`, when these kernels cover
+/// it: symmetric padding, dilation 1, floor rounding, planes that `u32`
+/// indices address.
+fn pool_geometry(pool: &MaxPool2d, dims: [usize; 4]) -> Option<PoolGeometry> {
+    let padding = match pool.padding {
+        PaddingConfig2d::Valid => [0, 0],
+        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => {
+            [top, left]
+        }
+        PaddingConfig2d::Explicit(..) | PaddingConfig2d::Same => return None,
+    };
+    let fits =
+        pool.dilation == [1, 1] && !pool.ceil_mode && u32::try_from(dims[2] * dims[3]).is_ok();
+    fits.then(|| PoolGeometry::new(dims, pool.kernel_size, pool.stride, padding))
+        .flatten()
+}
+
+/// 2-D max pooling on flex: one autodiff node in training, the separable
+/// kernel in inference; the input back otherwise.
+pub(super) fn max_pool2d<B: Backend>(
+    pool: &MaxPool2d,
+    input: Tensor<B, 4>,
+) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    if input.dtype() != DType::F32 {
+        return Err(input);
+    }
+    let Some(geometry) = pool_geometry(pool, input.dims()) else {
+        return Err(input);
+    };
+    let input = match cast::<Tensor<B, 4>, Tensor<Trainable, 4>>(input) {
+        Ok(input) => return Ok(same_type(max_pool_node(geometry, input))),
+        Err(input) => input,
+    };
+    let input = float(cast::<Tensor<B, 4>, Tensor<Flex, 4>>(input)?).to_contiguous();
+    let output = max_pool_forward(&geometry, values(&input));
+    let output = flex_tensor(output, geometry.output_dims());
+    Ok(same_type(tensor::<Flex, 4>(output)))
+}
+
+#[derive(Debug)]
+struct MaxPoolBackward;
+
+#[derive(Clone, Debug)]
+struct MaxPoolState {
+    geometry: PoolGeometry,
+    /// Per output, the index within its input plane of the value it took.
+    indices: Vec<u32>,
+}
+
+impl Backward<Flex, 1> for MaxPoolBackward {
+    type State = MaxPoolState;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [input_node] = ops.parents;
+        let grad_output = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let Some(node) = input_node else {
+            return;
+        };
+        let g = ops.state.geometry;
+        let grad = max_pool_backward(&g, &ops.state.indices, values(&grad_output));
+        grads.register::<Flex>(node.id, flex_tensor(grad, g.input_dims()));
+    }
+}
+
+fn max_pool_node(geometry: PoolGeometry, input: Tensor<Trainable, 4>) -> Tensor<Trainable, 4> {
+    let input = float(input);
+    let input_values = input.primitive.to_contiguous();
+    let dims = geometry.output_dims();
+    let output = match MaxPoolBackward
+        .prepare::<NoCheckpointing>([input.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (output, indices) = max_pool_forward_with_indices(&geometry, values(&input_values));
+            prep.finish(
+                MaxPoolState { geometry, indices },
+                flex_tensor(output, dims),
+            )
+        }
+        OpsKind::UnTracked(prep) => {
+            let output = max_pool_forward(&geometry, values(&input_values));
+            prep.finish(flex_tensor(output, dims))
+        }
     };
     tensor(output)
 }
