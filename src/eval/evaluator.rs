@@ -24,6 +24,16 @@ pub enum Protocol {
     Paper,
 }
 
+impl Protocol {
+    /// The name the command line and the reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Exact => "exact",
+            Protocol::Paper => "paper",
+        }
+    }
+}
+
 /// Pixel-level metrics over every pixel of every test image.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Segmentation {

@@ -47,5 +47,7 @@ pub use evaluator::{
 pub use extract::{padim_taps, padim_taps_async, LayerTaps};
 pub use fit::PadimFit;
 pub use load::{load_preprocessed, ClassImages, Preprocessed};
-pub use summary::{ClassSummary, ClassificationSummary, SegmentationSummary};
+pub use summary::{
+    ClassSummary, ClassificationSummary, ImageScore, Intervals, SegmentationSummary, Versus,
+};
 pub use uncertainty::{Bootstrap, Metrics, Resampled, TaskMetrics, Uncertain};

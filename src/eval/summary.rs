@@ -8,24 +8,72 @@
 
 use serde::Serialize;
 
+use crate::metrics::bootstrap::{Estimate, PairedDifference};
 use crate::metrics::BinaryMetrics;
 
-use super::{ClassMetrics, Protocol, Segmentation};
+use super::{ClassMetrics, Metrics, Protocol, Segmentation, Uncertain};
 
 /// One detector on one class: the classification and segmentation numbers,
-/// AU-PRO and every test image's score.
+/// AU-PRO, every test image's score and, with a bootstrap, the intervals.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClassSummary {
     pub au_pro: f64,
     /// The detector's name in the report's tables (a backbone's folder, or
     /// `pixel` for the baseline).
     pub backbone: String,
+    /// Each metric's 95% bootstrap interval, or why the class has none;
+    /// absent without a bootstrap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<Intervals>,
     pub class: String,
     pub classification: ClassificationSummary,
-    /// Every test image's score in test order, widened to f64 as the report
-    /// has always written them.
-    pub image_scores: Vec<f64>,
+    /// Every test image in test order: its file, label and score.
+    pub images: Vec<ImageScore>,
     pub segmentation: SegmentationSummary,
+    /// This detector minus the report's first one on the same resamples.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versus_first: Option<Versus>,
+}
+
+/// One test image's line of details.json.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImageScore {
+    /// Relative to the data set's root.
+    pub file: String,
+    /// 1 anomalous, 0 normal (the score CSV's labels).
+    pub label: u8,
+    /// The image score (the map's maximum), widened to f64 as the report
+    /// has always written scores.
+    pub score: f64,
+}
+
+/// Each metric's value and `ci95: [lo, hi]`, or why there is no interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Intervals {
+    Estimated(Metrics<Estimate>),
+    Skipped { skipped: String },
+}
+
+impl Intervals {
+    /// The intervals of a bootstrap, or the reason it gave none.
+    pub fn of(uncertain: &Result<Uncertain, String>) -> Self {
+        match uncertain {
+            Ok(uncertain) => Intervals::Estimated(uncertain.intervals()),
+            Err(reason) => Intervals::Skipped {
+                skipped: reason.clone(),
+            },
+        }
+    }
+}
+
+/// A detector minus the first one, metric by metric, resample by resample.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Versus {
+    /// The detector subtracted.
+    pub backbone: String,
+    #[serde(flatten)]
+    pub difference: Metrics<PairedDifference>,
 }
 
 /// The image-level numbers of [`BinaryMetrics`], without the curves.
@@ -50,15 +98,32 @@ pub struct SegmentationSummary {
 }
 
 impl ClassSummary {
-    /// `metrics` of the detector named `detector` on `class`.
-    pub fn new(class: &str, detector: &str, metrics: &ClassMetrics) -> Self {
+    /// `metrics` of the detector named `detector` on `class`, whose test
+    /// images are `tests` (file, anomalous) in the order scored; without
+    /// intervals ([`ClassSummary::bootstrap`]) or a comparison.
+    pub fn new(
+        class: &str,
+        detector: &str,
+        metrics: &ClassMetrics,
+        tests: &[(String, bool)],
+    ) -> Self {
         Self {
             au_pro: metrics.pro.au_pro,
             backbone: detector.to_string(),
+            bootstrap: None,
             class: class.to_string(),
             classification: ClassificationSummary::from(&metrics.classification),
-            image_scores: metrics.image_scores.iter().map(|&s| f64::from(s)).collect(),
+            images: tests
+                .iter()
+                .zip(&metrics.image_scores)
+                .map(|((file, anomalous), &score)| ImageScore {
+                    file: file.clone(),
+                    label: u8::from(*anomalous),
+                    score: f64::from(score),
+                })
+                .collect(),
             segmentation: SegmentationSummary::from(&metrics.segmentation),
+            versus_first: None,
         }
     }
 }
@@ -96,7 +161,13 @@ mod tests {
     use crate::padim::{MapSize, ScoreMap};
 
     /// details.json's entry as `spotdiff eval` used to build it by hand.
-    fn by_hand(class: &str, detector: &str, metrics: &ClassMetrics) -> serde_json::Value {
+    fn by_hand(
+        class: &str,
+        detector: &str,
+        metrics: &ClassMetrics,
+        files: &[&str],
+    ) -> serde_json::Value {
+        let labels = [0, 1, 1];
         serde_json::json!({
             "class": class,
             "backbone": detector,
@@ -116,7 +187,11 @@ mod tests {
                 "max_f1": metrics.segmentation.max_f1,
             },
             "au_pro": metrics.pro.au_pro,
-            "image_scores": metrics.image_scores,
+            "images": (0..3).map(|i| serde_json::json!({
+                "file": files[i],
+                "label": labels[i],
+                "score": metrics.image_scores[i],
+            })).collect::<Vec<_>>(),
         })
     }
 
@@ -139,8 +214,14 @@ mod tests {
             evaluator.push(&map, &mask, anomalous).unwrap();
         }
         let metrics = evaluator.finish(Protocol::Paper).unwrap();
-        let summary = ClassSummary::new("cashew", "simsiam", &metrics);
-        let expected = by_hand("cashew", "simsiam", &metrics);
+        let files = ["good/0.png", "bad/1.png", "bad/2.png"];
+        let tests: Vec<(String, bool)> = files
+            .iter()
+            .zip([false, true, true])
+            .map(|(f, a)| (f.to_string(), a))
+            .collect();
+        let summary = ClassSummary::new("cashew", "simsiam", &metrics, &tests);
+        let expected = by_hand("cashew", "simsiam", &metrics, &files);
         assert_eq!(
             serde_json::to_string_pretty(&[&summary]).unwrap(),
             serde_json::to_string_pretty(&[&expected]).unwrap()

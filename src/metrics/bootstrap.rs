@@ -117,6 +117,9 @@ pub struct ResampledMetrics {
 pub struct ImageScores {
     /// `key << 32 | image << 1 | anomalous`, ascending: equal scores adjacent.
     samples: Vec<u64>,
+    /// Each image's (anomalous, normal) sample counts, so a weighting's
+    /// totals cost one pass over the images, not the samples.
+    counts: Vec<(u64, u64)>,
     images: usize,
     sorted: bool,
 }
@@ -135,12 +138,25 @@ impl ImageScores {
                 let key = score.to_key().expect("scores are checked finite first");
                 u64::from(key) << 32 | image | u64::from(label)
             }));
+        let anomalous_count = anomalous.iter().filter(|&&a| a).count() as u64;
+        self.counts
+            .push((anomalous_count, anomalous.len() as u64 - anomalous_count));
         self.images += 1;
         self.sorted = false;
     }
 
     pub fn images(&self) -> usize {
         self.images
+    }
+
+    /// The (anomalous, normal) sample totals when image `i` counts `weights[i]` times.
+    pub(crate) fn weighted_totals(&self, weights: &[u32]) -> (u64, u64) {
+        self.counts
+            .iter()
+            .zip(weights)
+            .fold((0, 0), |(p, n), (&(ip, in_), &w)| {
+                (p + ip * u64::from(w), n + in_ * u64::from(w))
+            })
     }
 
     /// Sorts the samples; done once before the resamples' walks.
@@ -171,15 +187,7 @@ impl ImageScores {
                 images: self.images,
             });
         }
-        let (mut positives, mut negatives) = (0u64, 0u64);
-        for &sample in &self.samples {
-            let weight = u64::from(weights[(sample as u32 >> 1) as usize]);
-            if sample & 1 == 1 {
-                positives += weight;
-            } else {
-                negatives += weight;
-            }
-        }
+        let (positives, negatives) = self.weighted_totals(weights);
         let (mut tp, mut fp) = (0u64, 0u64);
         let mut twice_roc_area: u128 = 0;
         let mut aupr = CompensatedSum::default();

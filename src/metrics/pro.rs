@@ -168,11 +168,7 @@ impl ProSet<f32> {
             |region: u32| f64::from(weights[self.region_maps[region as usize] as usize]);
         let regions: f64 = (0..self.region_sizes.len() as u32).map(region_weight).sum();
         let normals = pixels.descending().filter(|&(_, _, anomalous)| !anomalous);
-        let normal_total: u64 = pixels
-            .descending()
-            .filter(|&(_, _, anomalous)| !anomalous)
-            .map(|(_, image, _)| u64::from(weights[image]))
-            .sum();
+        let (_, normal_total) = pixels.weighted_totals(weights);
         Ok(pro_walk(
             normals.map(|(key, image, _)| (key, u64::from(weights[image]))),
             normal_total as f64,

@@ -2,7 +2,8 @@
 //! detector, and the segmentation panel of the paper's Fig. 12.
 
 use crate::data::{Mask, RgbImage};
-use crate::eval::ClassMetrics;
+use crate::eval::{ClassMetrics, Metrics, TaskMetrics, Uncertain};
+use crate::metrics::bootstrap::Estimate;
 use crate::metrics::Curve;
 use crate::padim::ScoreMap;
 use crate::plot::{self, Panel, Series, Style};
@@ -87,18 +88,36 @@ pub fn curves_figure(class: &str, detectors: &[(String, ClassMetrics)]) -> Strin
 }
 
 impl ClassResult {
-    /// One detector's row entries of the paper's tables for one class.
+    /// One detector's row entries of the paper's tables for one class, with
+    /// their intervals when the metrics were resampled.
     pub fn new(class: &str, backbone: &str, metrics: &ClassMetrics) -> Self {
+        let intervals = match &metrics.resampled {
+            Some(Ok(resampled)) => Some(
+                Uncertain {
+                    point: Metrics::of(metrics),
+                    resampled: resampled.clone(),
+                }
+                .intervals(),
+            ),
+            _ => None,
+        };
+        let pair = |task: fn(&Metrics<Estimate>) -> &TaskMetrics<Estimate>| {
+            intervals
+                .as_ref()
+                .map(|i| [task(i).aupr.ci95, task(i).auroc.ci95])
+        };
         ClassResult {
             class: class.to_string(),
             backbone: backbone.to_string(),
             classification: Scores {
                 aupr: metrics.classification.aupr,
                 auroc: metrics.classification.auroc,
+                ci95: pair(|i| &i.classification),
             },
             segmentation: Scores {
                 aupr: metrics.segmentation.aupr,
                 auroc: metrics.segmentation.auroc,
+                ci95: pair(|i| &i.segmentation),
             },
         }
     }

@@ -7,11 +7,13 @@
 mod csv_table;
 mod figures;
 mod heatmap;
+mod npy;
 mod scatter;
 mod table;
 
 pub use csv_table::csv_table;
 pub use figures::{curves_figure, panel_rows, segmentation_panel, PANEL_ROWS};
 pub use heatmap::{encode_png, grid, heat_map, jet, mask_picture, overlay, DEFAULT_OPACITY};
+pub use npy::encode_npy;
 pub use scatter::scatter_plot;
-pub use table::{ClassResult, ReportError, ResultTable, RowOfTable, Scores, Task};
+pub use table::{ClassResult, Provenance, ReportError, ResultTable, RowOfTable, Scores, Task};

@@ -50,10 +50,12 @@ mod tests {
             classification: Scores {
                 aupr: 0.5,
                 auroc: 0.9,
+                ci95: None,
             },
             segmentation: Scores {
                 aupr: 0.1,
                 auroc: 0.95,
+                ci95: None,
             },
         };
         let results = [

@@ -1,11 +1,18 @@
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::eval::Protocol;
+
 /// AU-PR and AU-ROC of one task, as fractions.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Scores {
     pub aupr: f64,
     pub auroc: f64,
+    /// The 95% bootstrap intervals of AU-PR and AU-ROC, shown by the
+    /// Markdown table; the CSV and JSON keep the paper's layout of point
+    /// estimates (details.json has every interval).
+    #[serde(skip)]
+    pub ci95: Option<[[f64; 2]; 2]>,
 }
 
 /// One backbone's results on one object class.
@@ -79,10 +86,23 @@ pub struct RowOfTable {
     pub scores: Vec<Scores>,
 }
 
+/// What a table was computed on, stated with it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Provenance {
+    /// The data set's root, as given.
+    pub data: String,
+    /// How segmentation metrics were computed.
+    pub protocol: Protocol,
+    /// Bootstrap resamples behind the intervals (0: none).
+    pub resamples: u32,
+}
+
 /// A per-class table of one task with a mean row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResultTable {
     pub task: Task,
+    /// The data set and protocol the numbers come from.
+    pub provenance: Provenance,
     /// Backbones in the order they first appear in the results.
     pub backbones: Vec<String>,
     /// Classes in the order they first appear in the results.
@@ -94,7 +114,11 @@ pub struct ResultTable {
 impl ResultTable {
     /// Arranges results into a table; every backbone needs exactly one
     /// result per class.
-    pub fn new(results: &[ClassResult], task: Task) -> Result<Self, ReportError> {
+    pub fn new(
+        results: &[ClassResult],
+        task: Task,
+        provenance: Provenance,
+    ) -> Result<Self, ReportError> {
         let mut backbones: Vec<String> = Vec::new();
         let mut classes: Vec<String> = Vec::new();
         for result in results {
@@ -137,19 +161,37 @@ impl ResultTable {
             .map(|column| Scores {
                 aupr: rows.iter().map(|r| r.scores[column].aupr).sum::<f64>() / count,
                 auroc: rows.iter().map(|r| r.scores[column].auroc).sum::<f64>() / count,
+                ci95: None,
             })
             .collect();
         Ok(Self {
             task,
+            provenance,
             backbones,
             rows,
             mean,
         })
     }
 
-    /// The table in Markdown, percent with one decimal as the paper prints.
+    /// The table in Markdown, percent with one decimal as the paper prints,
+    /// each with its 95% interval where one was computed, under a line
+    /// naming the data set and protocol.
     pub fn to_markdown(&self) -> String {
-        let mut text = format!("| {} |", self.task.name());
+        let p = &self.provenance;
+        let mut text = format!(
+            "{} on `{}`, segmentation protocol {}",
+            self.task.name(),
+            p.data,
+            p.protocol.name()
+        );
+        if p.resamples > 0 {
+            text.push_str(&format!(
+                "; [lo, hi]: 95% bootstrap interval over {} resamples of the test images",
+                p.resamples
+            ));
+        }
+        text.push_str(".\n\n");
+        text.push_str(&format!("| {} |", self.task.name()));
         let mut rule = String::from("|---|");
         for backbone in &self.backbones {
             text.push_str(&format!(" {backbone} AU-PR | {backbone} AU-ROC |"));
@@ -161,11 +203,14 @@ impl ResultTable {
         let mut line = |name: &str, scores: &[Scores]| {
             text.push_str(&format!("| {name} |"));
             for s in scores {
-                text.push_str(&format!(
-                    " {:.1} | {:.1} |",
-                    100.0 * s.aupr,
-                    100.0 * s.auroc
-                ));
+                for (column, value) in [s.aupr, s.auroc].into_iter().enumerate() {
+                    text.push_str(&format!(" {:.1}", 100.0 * value));
+                    if let Some(ci95) = s.ci95 {
+                        let [lo, hi] = ci95[column];
+                        text.push_str(&format!(" [{:.1}, {:.1}]", 100.0 * lo, 100.0 * hi));
+                    }
+                    text.push_str(" |");
+                }
             }
             text.push('\n');
         };
@@ -215,11 +260,24 @@ mod tests {
         ClassResult {
             class: class.into(),
             backbone: backbone.into(),
-            classification: Scores { aupr, auroc: 0.5 },
+            classification: Scores {
+                aupr,
+                auroc: 0.5,
+                ci95: None,
+            },
             segmentation: Scores {
                 aupr: aupr / 10.0,
                 auroc: 0.9,
+                ci95: None,
             },
+        }
+    }
+
+    fn provenance() -> Provenance {
+        Provenance {
+            data: "data".into(),
+            protocol: Protocol::Exact,
+            resamples: 0,
         }
     }
 
@@ -231,10 +289,11 @@ mod tests {
             result("capsules", "a", 0.4),
             result("capsules", "b,+spd", 0.3),
         ];
-        let table = ResultTable::new(&results, Task::Classification).unwrap();
+        let table = ResultTable::new(&results, Task::Classification, provenance()).unwrap();
         assert_eq!(
             table.to_markdown(),
-            "| classification | a AU-PR | a AU-ROC | b,+spd AU-PR | b,+spd AU-ROC |\n\
+            "classification on `data`, segmentation protocol exact.\n\n\
+             | classification | a AU-PR | a AU-ROC | b,+spd AU-PR | b,+spd AU-ROC |\n\
              |---|---:|---:|---:|---:|\n\
              | pcb1 | 80.0 | 50.0 | 60.0 | 50.0 |\n\
              | capsules | 40.0 | 50.0 | 30.0 | 50.0 |\n\
@@ -249,7 +308,7 @@ mod tests {
             csv.lines().last(),
             Some("mean,0.6000000000000001,0.5,0.44999999999999996,0.5")
         );
-        let segmentation = ResultTable::new(&results, Task::Segmentation).unwrap();
+        let segmentation = ResultTable::new(&results, Task::Segmentation, provenance()).unwrap();
         assert!((segmentation.mean[0].aupr - 0.06).abs() < 1e-15);
     }
 
@@ -261,19 +320,19 @@ mod tests {
             result("pcb2", "a", 0.4),
         ];
         assert_eq!(
-            ResultTable::new(&missing, Task::Classification).unwrap_err().to_string(),
+            ResultTable::new(&missing, Task::Classification, provenance()).unwrap_err().to_string(),
             "backbone `b` has no result for class `pcb2`: every backbone must be evaluated on every class"
         );
         let duplicate = [result("pcb1", "a", 0.8), result("pcb1", "a", 0.6)];
         assert_eq!(
-            ResultTable::new(&duplicate, Task::Classification),
+            ResultTable::new(&duplicate, Task::Classification, provenance()),
             Err(ReportError::Duplicate {
                 class: "pcb1".into(),
                 backbone: "a".into()
             })
         );
         assert_eq!(
-            ResultTable::new(&[], Task::Segmentation),
+            ResultTable::new(&[], Task::Segmentation, provenance()),
             Err(ReportError::Empty)
         );
     }

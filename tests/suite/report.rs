@@ -2,7 +2,8 @@
 //! per-class values of Tables 7 and 8 go in, and the seed's printed mean row
 //! must come out (to the one decimal it prints).
 
-use spotdiff::report::{ClassResult, ResultTable, Scores, Task};
+use spotdiff::eval::Protocol;
+use spotdiff::report::{ClassResult, Provenance, ResultTable, Scores, Task};
 
 const BACKBONES: [&str; 4] = ["SimSiam", "SimSiam+SPD", "Supervised", "Supervised+SPD"];
 const CLASSES: [&str; 12] = [
@@ -64,6 +65,7 @@ fn seed_results() -> Vec<ClassResult> {
             let pair = |table: &[[f64; 8]; 12]| Scores {
                 aupr: table[class_index][2 * b] / 100.0,
                 auroc: table[class_index][2 * b + 1] / 100.0,
+                ci95: None,
             };
             results.push(ClassResult {
                 class: class.to_string(),
@@ -76,8 +78,16 @@ fn seed_results() -> Vec<ClassResult> {
     results
 }
 
+fn provenance() -> Provenance {
+    Provenance {
+        data: "VisA".into(),
+        protocol: Protocol::Paper,
+        resamples: 0,
+    }
+}
+
 fn assert_mean_row(task: Task, printed: &[f64; 8]) {
-    let table = ResultTable::new(&seed_results(), task).unwrap();
+    let table = ResultTable::new(&seed_results(), task, provenance()).unwrap();
     assert_eq!(table.backbones, BACKBONES);
     assert_eq!(table.rows.len(), 12);
     for (b, mean) in table.mean.iter().enumerate() {
@@ -108,7 +118,7 @@ fn table_8_mean_row_matches_the_seed() {
 
 #[test]
 fn markdown_reproduces_a_seed_row() {
-    let table = ResultTable::new(&seed_results(), Task::Classification).unwrap();
+    let table = ResultTable::new(&seed_results(), Task::Classification, provenance()).unwrap();
     let markdown = table.to_markdown();
     assert!(
         markdown.contains("| PCB1 | 83.5 | 85.4 | 83.5 | 86.8 | 89.5 | 92.0 | 90.4 | 92.7 |"),

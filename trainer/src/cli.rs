@@ -78,7 +78,7 @@ pub enum Command {
     /// Score every test image with each fitted backbone (and optionally the
     /// per-pixel baseline) and write the paper's tables, scatter plot and curves.
     #[command(
-        after_help = "Example:\n  spotdiff eval --data data --stats stats/simsiam --stats stats/simsiam_spd --baseline pixel --out report"
+        after_help = "Example:\n  spotdiff eval --data data --stats stats/simsiam --stats stats/simsiam_spd --baseline pixel --out report\n  spotdiff eval --data data --stats simsiam=stats/simsiam_s1,stats/simsiam_s2 --stats spd=stats/spd_s1,stats/spd_s2 --out report"
     )]
     Eval(EvalArgs),
     /// Pack one class of a `padim fit` folder into a single browser bundle
@@ -200,9 +200,9 @@ pub struct PadimFitArgs {
 pub struct EvalArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// A folder written by `padim fit`; repeat for several backbones (named by folder).
-    #[arg(long, value_name = "DIR")]
-    pub stats: Vec<PathBuf>,
+    /// A folder written by `padim fit` (the backbone is named by the folder), or NAME=DIR,DIR,... for a backbone fitted with several seeds (one folder each; reported as mean ± standard deviation over them); repeat for several backbones.
+    #[arg(long, value_name = "DIR|NAME=DIRS")]
+    pub stats: Vec<StatsGroup>,
     /// Also evaluate a trivial detector fitted on the training normals.
     #[arg(long, value_enum)]
     pub baseline: Option<Baseline>,
@@ -215,9 +215,58 @@ pub struct EvalArgs {
     /// How segmentation metrics are computed: exact (every distinct score is a threshold) or paper (the paper's 202 thresholds).
     #[arg(long, value_enum, default_value_t = Protocol::Exact)]
     pub protocol: Protocol,
+    /// Bootstrap resamples of the test images for the 95% intervals, 0 for none (at most 100000).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub bootstrap: u32,
+    /// The seed of the bootstrap's resamples.
+    #[arg(long, default_value_t = 0)]
+    pub bootstrap_seed: u64,
+    /// Also write every test image's raw anomaly map to REPORT/maps/<backbone>/<class>/<image>.npy (f32).
+    #[arg(long)]
+    pub save_maps: bool,
     /// The report folder (created if missing; its report files are replaced).
     #[arg(long, value_name = "REPORT")]
     pub out: PathBuf,
+}
+
+/// One backbone of `eval --stats`: a statistics folder, named by the folder,
+/// or `NAME=DIR,DIR,…`, one folder per seed. A value with `=` is the second
+/// form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsGroup {
+    pub name: Option<String>,
+    pub dirs: Vec<PathBuf>,
+}
+
+impl std::str::FromStr for StatsGroup {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let Some((name, dirs)) = text.split_once('=') else {
+            if text.is_empty() {
+                return Err("empty: give a statistics folder, or NAME=DIR,DIR,...".into());
+            }
+            return Ok(Self {
+                name: None,
+                dirs: vec![PathBuf::from(text)],
+            });
+        };
+        if name.is_empty() {
+            return Err(format!(
+                "no backbone name before `=` in `{text}`: write NAME=DIR,DIR,..."
+            ));
+        }
+        let dirs: Vec<PathBuf> = dirs.split(',').map(PathBuf::from).collect();
+        if dirs.iter().any(|dir| dir.as_os_str().is_empty()) {
+            return Err(format!(
+                "an empty folder name in `{text}`: separate the folders of `{name}` with single commas"
+            ));
+        }
+        Ok(Self {
+            name: Some(name.to_string()),
+            dirs,
+        })
+    }
 }
 
 /// The trivial detectors `eval` can add beside PaDiM.

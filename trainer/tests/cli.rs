@@ -462,8 +462,18 @@ fn padim_fit_and_eval_write_tables_equal_to_the_metrics_by_hand() {
     let details: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(report.join("details.json")).unwrap())
             .unwrap();
+    assert_eq!(details["protocol"], "exact");
+    let details = &details["classes"];
     let au_pro = details[0]["au_pro"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&au_pro));
+    // The tiny set's class has too few anomalies for an interval, and says so.
+    let skipped = details[0]["bootstrap"]["skipped"].as_str().unwrap();
+    assert!(skipped.contains("too few test images"), "{skipped}");
+    let markdown = std::fs::read_to_string(report.join("classification.md")).unwrap();
+    assert!(
+        markdown.contains("segmentation protocol exact"),
+        "{markdown}"
+    );
 
     // The tables hold the metrics of the image scores eval wrote, worked out
     // here from their definitions: AU-ROC as the share of (anomaly, normal)
@@ -474,12 +484,19 @@ fn padim_fit_and_eval_write_tables_equal_to_the_metrics_by_hand() {
         serde_json::from_str(&std::fs::read_to_string(report.join("classification.json")).unwrap())
             .unwrap();
     for (column, detail) in details.as_array().unwrap().iter().enumerate() {
-        let scores: Vec<f64> = detail["image_scores"]
-            .as_array()
-            .unwrap()
+        let images = detail["images"].as_array().unwrap();
+        let scores: Vec<f64> = images
             .iter()
-            .map(|s| s.as_f64().unwrap())
+            .map(|i| i["score"].as_f64().unwrap())
             .collect();
+        let listed: Vec<(String, bool)> = images
+            .iter()
+            .map(|i| {
+                let file = root.join(i["file"].as_str().unwrap());
+                (file.to_string_lossy().into_owned(), i["label"] == 1)
+            })
+            .collect();
+        assert_eq!(listed, test_images(&root));
         assert_eq!(scores.len(), labels.len());
         let in_table = &table["rows"][0]["scores"][column];
         let auroc = in_table["auroc"].as_f64().unwrap();
@@ -599,6 +616,18 @@ fn padim_and_eval_refuse_bad_inputs_with_clear_errors() {
             &["eval", "--protocol", "fast"],
             "invalid value 'fast' for '--protocol <PROTOCOL>'",
         ),
+        (
+            &["eval", "--bootstrap", "100001"],
+            "invalid value '100001' for '--bootstrap <BOOTSTRAP>'",
+        ),
+        (
+            &["eval", "--stats", "=stats/a"],
+            "no backbone name before `=` in `=stats/a`",
+        ),
+        (
+            &["eval", "--stats", "simsiam=stats/a,,stats/b"],
+            "an empty folder name in `simsiam=stats/a,,stats/b`",
+        ),
     ] {
         assert_fails_with(&spotdiff(args), message);
     }
@@ -623,6 +652,96 @@ fn padim_and_eval_refuse_bad_inputs_with_clear_errors() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     assert_fails_with(&output, "failed the data check");
+}
+
+#[test]
+fn eval_gives_intervals_saves_maps_and_summarises_seeds() {
+    let dir = temp_dir("eval_bootstrap_seeds");
+    let root = dir.join("set");
+    // Enough test images of each label for an interval.
+    let output = spotdiff(&[
+        "synth",
+        "--out",
+        root.to_str().unwrap(),
+        "--size",
+        "64",
+        "--normals",
+        "60",
+        "--anomalies",
+        "6",
+        "--classes",
+        "cashew",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    for stats in [&a, &b] {
+        let output = padim_fit(&root, stats, "cashew");
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let report = dir.join("report");
+    let group = format!("r18={},{}", a.display(), b.display());
+    let output = spotdiff(&[
+        "eval",
+        "--data",
+        root.to_str().unwrap(),
+        "--stats",
+        &group,
+        "--stats",
+        a.to_str().unwrap(),
+        "--bootstrap",
+        "200",
+        "--save-maps",
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let details = read_json(&report.join("details.json"));
+    assert_eq!(details["bootstrap"]["resamples"], 200);
+    let classes = details["classes"].as_array().unwrap();
+    let names: Vec<&str> = classes
+        .iter()
+        .map(|c| c["backbone"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["r18#1", "r18#2", "a"]);
+    for class in classes {
+        let auroc = &class["bootstrap"]["classification"]["auroc"];
+        let (lo, hi) = (
+            auroc["ci95"][0].as_f64().unwrap(),
+            auroc["ci95"][1].as_f64().unwrap(),
+        );
+        let value = class["classification"]["auroc"].as_f64().unwrap();
+        assert!(lo <= value && value <= hi, "{lo} {value} {hi}");
+    }
+    // The same statistics on the same resamples: every paired difference is 0.
+    let versus = &classes[2]["versus_first"];
+    assert_eq!(versus["backbone"], "r18#1");
+    assert_eq!(
+        versus["classification"]["auroc"]["ci95"],
+        serde_json::json!([0.0, 0.0])
+    );
+    assert_eq!(versus["au_pro"]["share_positive"], 0.0);
+    // Two equal seeds: a standard deviation of 0.
+    let seeds = &details["seeds"][0];
+    assert_eq!(
+        (seeds["backbone"].as_str(), seeds["seeds"].as_u64()),
+        (Some("r18"), Some(2))
+    );
+    assert_eq!(seeds["rows"][1]["class"], "mean");
+    assert_eq!(seeds["rows"][0]["classification"]["auroc"]["sd"], 0.0);
+    assert!(report.join("seeds.md").is_file());
+    // One raw map per test image and backbone: numpy's header, 64x64 f32.
+    for (file, _) in test_images(&root) {
+        let relative = Path::new(&file).strip_prefix(&root).unwrap();
+        let path = report.join("maps/a").join(relative).with_extension("npy");
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(&bytes[..6], b"\x93NUMPY");
+        assert_eq!(bytes.len(), 128 + 4 * 64 * 64, "{}", path.display());
+    }
+    let markdown = std::fs::read_to_string(report.join("classification.md")).unwrap();
+    assert!(
+        markdown.contains("95% bootstrap interval over 200 resamples"),
+        "{markdown}"
+    );
 }
 
 /// The test images of the tiny set's 1cls split, as (path, anomalous).
@@ -742,9 +861,9 @@ fn export_and_score_agree_with_eval_and_pick_the_max_f1_threshold() {
     let output = spotdiff(&eval_args(&root, &stats, &report));
     assert!(output.status.success(), "{}", stderr(&output));
     let details = read_json(&report.join("details.json"));
-    let evaluated = details[0]["image_scores"].as_array().unwrap();
+    let evaluated = details["classes"][0]["images"].as_array().unwrap();
     for (got, want) in scores.iter().zip(evaluated) {
-        let want = want.as_f64().unwrap() as f32;
+        let want = want["score"].as_f64().unwrap() as f32;
         assert!((got - want).abs() <= 1e-5 * want, "{got} vs {want}");
     }
     let panels = std::fs::read(report.join("panels/cashew.png")).unwrap();
