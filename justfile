@@ -117,6 +117,7 @@ browser-fixture:
 # Regenerates the reference values (scikit-learn, NumPy, SciPy) the tests compare against.
 fixtures: python-env
     .venv/bin/python tests/fixtures/make_metrics_fixtures.py
+    .venv/bin/python tests/fixtures/make_bootstrap_fixtures.py
     .venv/bin/python tests/fixtures/make_padim_fixtures.py
 
 # Regenerates the PaDiM parity fixture with anomalib's own PaDiM code and the
