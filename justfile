@@ -51,13 +51,29 @@ demo:
 
 # Every check, in CI's order. Installs what it needs when missing. Clippy runs
 # with the GPU backends' features so that their code is checked too (one pass
-# over the dependencies instead of a second `cargo check`: CI's disk is small).
+# over the dependencies instead of a second `cargo check`: CI's disk is small;
+# `spotdiff/wgpu` adds only the core's wgpu kernel tests to that pass).
 test: setup
     cargo fmt --all -- --check
-    cargo clippy --workspace --all-targets --features spotdiff-trainer/wgpu,spotdiff-trainer/cuda -- -D warnings
+    cargo clippy --workspace --all-targets --features spotdiff-trainer/wgpu,spotdiff-trainer/cuda,spotdiff/wgpu -- -D warnings
     cargo test --workspace
     just web
     just browser-test
+
+# The kernel tests on flex and on wgpu: on `Autodiff<Wgpu>` the composed batch
+# norm and burn's convolution against burn_nn's BatchNorm and burn's conv2d.
+# Vulkan here is lavapipe (Debian's mesa-vulkan-drivers, software on the CPU),
+# installed when missing; without an adapter the wgpu tests print why and pass.
+# A long build: the core's tests with burn's wgpu backend.
+test-kernels-wgpu:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! compgen -G '/usr/share/vulkan/icd.d/lvp_icd.*.json' > /dev/null; then
+        sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+        $sudo apt-get update -qq
+        $sudo apt-get install -y -qq mesa-vulkan-drivers
+    fi
+    cargo test -p spotdiff --features wgpu --lib kernels -- --nocapture
 
 # Installs the wasm target and wasm-bindgen-cli at the version Cargo.lock pins.
 setup:

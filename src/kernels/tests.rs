@@ -1,18 +1,21 @@
 //! The kernels against burn's own composed operations (burn_nn's
 //! `BatchNorm`, burn's `conv2d`) on random tensors of awkward shapes:
 //! forward values and every gradient, at 1e-5 relative to each tensor's scale.
+//!
+//! The checks are generic over the autodiff backend. They run on
+//! `Autodiff<Flex>` (the native kernels) always, and with the `wgpu` feature
+//! also on `Autodiff<Wgpu>` (module [`wgpu`]), where the same public functions
+//! take the composed batch norm and burn's own convolution.
 
 use burn::backend::{Autodiff, Flex};
 use burn::module::{AutodiffModule, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
-use burn::tensor::backend::Backend;
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Distribution, Tensor};
 
 use super::batch_norm::{composed, composed_add_relu, composed_relu, normalise_with};
 use super::{batch_norm, batch_norm_add_relu, batch_norm_relu, conv2d};
-
-type Trainable = Autodiff<Flex>;
 
 const TOLERANCE: f32 = 1e-5;
 
@@ -34,44 +37,49 @@ fn random<B: Backend, const D: usize>(dims: [usize; D], device: &B::Device) -> T
     Tensor::random(dims, Distribution::Normal(0.5, 2.0), device)
 }
 
-fn random_norm(channels: usize, device: &Device<Trainable>) -> BatchNorm<Trainable> {
-    let mut norm = BatchNormConfig::new(channels).init::<Trainable>(device);
+fn random_norm<B: Backend>(channels: usize, device: &B::Device) -> BatchNorm<B> {
+    let mut norm = BatchNormConfig::new(channels).init::<B>(device);
     norm.gamma = Param::from_tensor(random([channels], device));
     norm.beta = Param::from_tensor(random([channels], device));
     norm
 }
 
-/// Which of our batch norms [`check_batch_norm`] compares with burn's.
+/// Which of our batch norms [`check_batch_norm`] compares with burn's. The
+/// public functions are what the model calls: the flex node on flex, the
+/// composition on every other backend.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Ours {
-    /// The flex node.
+    /// [`batch_norm`].
     Node,
     /// The composition every other backend runs.
     Composed,
-    /// The flex node with the ReLU folded in.
+    /// [`batch_norm_relu`]: on flex the node with the ReLU folded in.
     NodeRelu,
     /// The composition followed by a ReLU.
     ComposedRelu,
-    /// The flex node with a residual added before the ReLU.
+    /// [`batch_norm_add_relu`]: on flex the node with a residual added
+    /// before the ReLU.
     NodeAddRelu,
     /// The composition, the residual, the ReLU.
     ComposedAddRelu,
 }
 
-fn check_batch_norm<const D: usize>(dims: [usize; D], which: Ours) {
-    let device = Default::default();
-    Trainable::seed(&device, dims.iter().sum::<usize>() as u64);
-    let norm = random_norm(dims[1], &device);
+fn check_batch_norm<B: AutodiffBackend, const D: usize>(
+    device: &B::Device,
+    dims: [usize; D],
+    which: Ours,
+) {
+    B::seed(device, dims.iter().sum::<usize>() as u64);
+    let norm = random_norm::<B>(dims[1], device);
     // Not `norm.clone()`: clones share their running statistics.
-    let mut reference = BatchNormConfig::new(dims[1]).init::<Trainable>(&device);
+    let mut reference = BatchNormConfig::new(dims[1]).init::<B>(device);
     reference.gamma = Param::from_tensor(norm.gamma.val().detach().require_grad());
     reference.beta = Param::from_tensor(norm.beta.val().detach().require_grad());
-    let input = random::<Trainable, D>(dims, &device);
-    let residual = random::<Trainable, D>(dims, &device);
-    let weights = random::<Trainable, D>(dims, &device);
-    type Forward<'a, const D: usize> =
-        &'a dyn Fn(Tensor<Trainable, D>, Tensor<Trainable, D>) -> Tensor<Trainable, D>;
-    let run = |forward: Forward<D>, norm: &BatchNorm<Trainable>| {
+    let input = random::<B, D>(dims, device);
+    let residual = random::<B, D>(dims, device);
+    let weights = random::<B, D>(dims, device);
+    type Forward<'a, B, const D: usize> = &'a dyn Fn(Tensor<B, D>, Tensor<B, D>) -> Tensor<B, D>;
+    let run = |forward: Forward<B, D>, norm: &BatchNorm<B>| {
         let input = input.clone().detach().require_grad();
         let residual = residual.clone().detach().require_grad();
         let output = forward(input.clone(), residual.clone());
@@ -143,10 +151,10 @@ fn check_batch_norm<const D: usize>(dims: [usize; D], which: Ours) {
     );
 }
 
-/// The flex node and the composition every other backend runs, each with
-/// and without a ReLU after it.
-#[test]
-fn batch_norm_matches_burns_forward_gradients_and_running_statistics() {
+/// The public functions (on flex the nodes) and the composition every other
+/// backend runs, each alone, with a ReLU after it, and with a residual added
+/// before the ReLU.
+fn batch_norm_matches_burns<B: AutodiffBackend>(device: &B::Device) {
     for which in [
         Ours::Node,
         Ours::Composed,
@@ -155,25 +163,25 @@ fn batch_norm_matches_burns_forward_gradients_and_running_statistics() {
         Ours::NodeAddRelu,
         Ours::ComposedAddRelu,
     ] {
-        check_batch_norm([4, 5, 3, 3], which);
-        check_batch_norm([1, 3, 5, 7], which);
-        check_batch_norm([3, 17, 6, 5], which);
+        check_batch_norm::<B, 4>(device, [4, 5, 3, 3], which);
+        check_batch_norm::<B, 4>(device, [1, 3, 5, 7], which);
+        check_batch_norm::<B, 4>(device, [3, 17, 6, 5], which);
         // Not 2 values a channel: two normalised values are ±1 whatever the
         // input, so the input gradient is rounding noise on both sides.
-        check_batch_norm([5, 13, 1, 1], which);
-        check_batch_norm([32, 130, 2, 2], which);
-        check_batch_norm([8, 7], which);
+        check_batch_norm::<B, 4>(device, [5, 13, 1, 1], which);
+        check_batch_norm::<B, 4>(device, [32, 130, 2, 2], which);
+        check_batch_norm::<B, 2>(device, [8, 7], which);
     }
 }
 
-fn conv(
+fn conv<B: Backend>(
     channels: [usize; 2],
     kernel: [usize; 2],
     stride: [usize; 2],
     padding: PaddingConfig2d,
     bias: bool,
-    device: &Device<Trainable>,
-) -> Conv2d<Trainable> {
+    device: &B::Device,
+) -> Conv2d<B> {
     Conv2dConfig::new(channels, kernel)
         .with_stride(stride)
         .with_padding(padding)
@@ -207,17 +215,15 @@ fn convolutions() -> Vec<Case> {
     ]
 }
 
-#[test]
-fn convolution_matches_burns_forward_and_gradients() {
-    let device = Default::default();
+fn convolution_matches_burns<B: AutodiffBackend>(device: &B::Device) {
     for (case, (dims, out, kernel, stride, padding)) in convolutions().into_iter().enumerate() {
-        Trainable::seed(&device, case as u64);
-        let conv = conv([dims[1], out], kernel, stride, padding, false, &device);
-        let input = random::<Trainable, 4>(dims, &device);
+        B::seed(device, case as u64);
+        let conv = conv::<B>([dims[1], out], kernel, stride, padding, false, device);
+        let input = random::<B, 4>(dims, device);
         let weights_shape = conv.forward(input.clone()).dims();
-        let weights = random::<Trainable, 4>(weights_shape, &device);
+        let weights = random::<B, 4>(weights_shape, device);
         for input_needs_grad in [true, false] {
-            let run = |forward: &dyn Fn(Tensor<Trainable, 4>) -> Tensor<Trainable, 4>| {
+            let run = |forward: &dyn Fn(Tensor<B, 4>) -> Tensor<B, 4>| {
                 let input = input.clone().detach();
                 let input = if input_needs_grad {
                     input.require_grad()
@@ -249,17 +255,113 @@ fn convolution_matches_burns_forward_and_gradients() {
     }
 }
 
-#[test]
-fn inference_convolution_with_bias_matches_burns() {
-    let device = Default::default();
+/// On the backend without autodiff (inference), with a bias.
+fn inference_convolution_matches_burns<B: AutodiffBackend>(device: &B::Device) {
     for (case, (dims, out, kernel, stride, padding)) in convolutions().into_iter().enumerate() {
-        Trainable::seed(&device, 100 + case as u64);
-        let conv = conv([dims[1], out], kernel, stride, padding, true, &device).valid();
-        let input = random::<Flex, 4>(dims, &device);
+        B::seed(device, 100 + case as u64);
+        let conv = conv::<B>([dims[1], out], kernel, stride, padding, true, device).valid();
+        let input = random::<B::InnerBackend, 4>(dims, device);
         assert_close(
             &format!("{dims:?} with bias"),
             conv2d(&conv, input.clone()),
             conv.forward(input),
+        );
+    }
+}
+
+type Trainable = Autodiff<Flex>;
+
+#[test]
+fn batch_norm_matches_burns_forward_gradients_and_running_statistics() {
+    batch_norm_matches_burns::<Trainable>(&Default::default());
+}
+
+#[test]
+fn convolution_matches_burns_forward_and_gradients() {
+    convolution_matches_burns::<Trainable>(&Default::default());
+}
+
+#[test]
+fn inference_convolution_with_bias_matches_burns() {
+    inference_convolution_matches_burns::<Trainable>(&Default::default());
+}
+
+/// The same checks on `Autodiff<Wgpu>` with Vulkan (`just
+/// test-kernels-wgpu`), where the public functions take the composed batch
+/// norm and burn's own convolution. Without a Vulkan adapter each test prints
+/// why and passes.
+#[cfg(feature = "wgpu")]
+mod wgpu {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::OnceLock;
+
+    use burn::backend::wgpu::{graphics::Vulkan, init_setup, RuntimeOptions, Wgpu, WgpuDevice};
+    use burn::backend::Autodiff;
+
+    type Trainable = Autodiff<Wgpu>;
+
+    /// The default wgpu device set up on Vulkan, with its adapter's
+    /// description, or why there is none. Set up once per process, before
+    /// any tensor reaches the device (which would pick an adapter itself).
+    fn vulkan() -> &'static Result<(WgpuDevice, String), String> {
+        static SETUP: OnceLock<Result<(WgpuDevice, String), String>> = OnceLock::new();
+        SETUP.get_or_init(|| {
+            let device = WgpuDevice::default();
+            // Without a Vulkan loader, driver or adapter, wgpu panics here
+            // (after the hook prints the message); it returns at once.
+            let setup = catch_unwind(AssertUnwindSafe(|| {
+                init_setup::<Vulkan>(&device, RuntimeOptions::default())
+            }));
+            match setup {
+                Ok(setup) => {
+                    let info = setup.adapter.get_info();
+                    let adapter = format!(
+                        "{} ({:?}, {:?}, driver {} {})",
+                        info.name, info.device_type, info.backend, info.driver, info.driver_info
+                    );
+                    Ok((device, adapter))
+                }
+                Err(panic) => Err(panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "wgpu panicked while choosing an adapter".into())),
+            }
+        })
+    }
+
+    /// Runs `check` on the Vulkan device, or prints why it cannot.
+    fn on_vulkan(test: &str, check: fn(&WgpuDevice)) {
+        match vulkan() {
+            Ok((device, adapter)) => {
+                println!("{test}: wgpu on {adapter}");
+                check(device);
+            }
+            Err(why) => println!("{test}: SKIPPED, no Vulkan adapter for wgpu: {why}"),
+        }
+    }
+
+    #[test]
+    fn batch_norm_matches_burns_on_wgpu() {
+        on_vulkan(
+            "batch_norm_matches_burns_on_wgpu",
+            super::batch_norm_matches_burns::<Trainable>,
+        );
+    }
+
+    #[test]
+    fn convolution_matches_burns_on_wgpu() {
+        on_vulkan(
+            "convolution_matches_burns_on_wgpu",
+            super::convolution_matches_burns::<Trainable>,
+        );
+    }
+
+    #[test]
+    fn inference_convolution_with_bias_matches_burns_on_wgpu() {
+        on_vulkan(
+            "inference_convolution_with_bias_matches_burns_on_wgpu",
+            super::inference_convolution_matches_burns::<Trainable>,
         );
     }
 }
