@@ -212,6 +212,9 @@ fn convolutions() -> Vec<Case> {
         ([2, 3, 4, 3], 2, [1, 1], [1, 1], Explicit(0, 0, 1, 2)),
         // Small grids: several samples share one product.
         ([40, 8, 2, 2], 17, [3, 3], [1, 1], Explicit(1, 1, 1, 1)),
+        // 3×3 at stride 1 with 16 channels or more: Winograd in inference.
+        ([2, 16, 7, 6], 17, [3, 3], [1, 1], Explicit(1, 1, 1, 1)),
+        ([3, 20, 5, 5], 16, [3, 3], [1, 1], Valid),
     ]
 }
 

@@ -10,6 +10,8 @@ use rayon::prelude::*;
 
 use super::matmul::{matmul, MatMut, MatRef};
 
+mod winograd;
+
 /// The one shape a convolution call works on. Only dilation 1 and one group
 /// of channels (every convolution a ResNet has); other calls go to burn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -413,6 +415,25 @@ fn swap_leading_axes(
             let to = (column * rows + row) * plane;
             target[to..to + plane].copy_from_slice(&source[from..from + plane]);
         }
+    }
+}
+
+/// [`conv_forward`] for inference: 3×3 stride-1 convolutions by
+/// Winograd's F(2×2, 3×3) ([`winograd`]), the rest by im2col. Training keeps
+/// im2col for all: at the pre-training settings (planes of 32² and less)
+/// the transforms cost more than the products save (187 against 215
+/// images/s for the step, docs/BENCHMARKS.md), and its backward pass is
+/// im2col's anyway.
+pub(crate) fn conv_inference(
+    geometry: &ConvGeometry,
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    if winograd::applies(geometry) {
+        winograd::forward(geometry, input, weight, bias)
+    } else {
+        conv_forward(geometry, input, weight, bias)
     }
 }
 
