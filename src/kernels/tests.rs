@@ -212,9 +212,10 @@ fn convolutions() -> Vec<Case> {
         ([2, 3, 4, 3], 2, [1, 1], [1, 1], Explicit(0, 0, 1, 2)),
         // Small grids: several samples share one product.
         ([40, 8, 2, 2], 17, [3, 3], [1, 1], Explicit(1, 1, 1, 1)),
-        // 3×3 at stride 1 with 16 channels or more: Winograd in inference.
-        ([2, 16, 7, 6], 17, [3, 3], [1, 1], Explicit(1, 1, 1, 1)),
-        ([3, 20, 5, 5], 16, [3, 3], [1, 1], Valid),
+        // 3×3 at stride 1 with 64 channels or more on planes 7 or more
+        // wide: Winograd.
+        ([2, 64, 7, 8], 65, [3, 3], [1, 1], Explicit(1, 1, 1, 1)),
+        ([1, 70, 9, 9], 64, [3, 3], [1, 1], Valid),
     ]
 }
 

@@ -418,33 +418,19 @@ fn swap_leading_axes(
     }
 }
 
-/// [`conv_forward`] for inference: 3×3 stride-1 convolutions by
-/// Winograd's F(2×2, 3×3) ([`winograd`]), the rest by im2col. Training keeps
-/// im2col for all: at the pre-training settings (planes of 32² and less)
-/// the transforms cost more than the products save (187 against 215
-/// images/s for the step, docs/BENCHMARKS.md), and its backward pass is
-/// im2col's anyway.
-pub(crate) fn conv_inference(
-    geometry: &ConvGeometry,
-    input: &[f32],
-    weight: &[f32],
-    bias: Option<&[f32]>,
-) -> Vec<f32> {
-    if winograd::applies(geometry) {
-        winograd::forward(geometry, input, weight, bias)
-    } else {
-        conv_forward(geometry, input, weight, bias)
-    }
-}
-
 /// The convolution of `input` `[batch, in, h, w]` with `weight`
 /// `[out, in, kh, kw]`, plus `bias` `[out]` when given: `[batch, out, oh, ow]`.
+/// 3×3 stride-1 convolutions with enough channels go by Winograd's
+/// F(2×2, 3×3) ([`winograd`]), the rest by im2col.
 pub(crate) fn conv_forward(
     geometry: &ConvGeometry,
     input: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,
 ) -> Vec<f32> {
+    if winograd::applies(geometry) {
+        return winograd::forward(geometry, input, weight, bias);
+    }
     let g = *geometry;
     let mut output = vec![0.0; g.output_len()];
     let group = g.group_size();

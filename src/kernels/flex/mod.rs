@@ -27,7 +27,7 @@ use burn::tensor::{Bytes, DType, Shape, Tensor, TensorPrimitive};
 use self::batch_norm_kernel::{
     batch_norm_backward, batch_norm_forward, relu_backward, Epilogue, NormShape, Saved,
 };
-use self::conv_kernel::{conv_backward, conv_forward, conv_inference, ConvGeometry};
+use self::conv_kernel::{conv_backward, conv_forward, ConvGeometry};
 use self::pool_kernel::{
     max_pool_backward, max_pool_forward, max_pool_forward_with_indices, PoolGeometry,
 };
@@ -325,7 +325,7 @@ pub(super) fn conv2d<B: Backend>(
             .bias
             .as_ref()
             .map(|bias| float(bias.val()).to_contiguous());
-        let output = conv_inference(
+        let output = conv_forward(
             &geometry,
             values(&input),
             values(&weight),
