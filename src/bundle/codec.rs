@@ -3,14 +3,20 @@
 use half::f16;
 
 use super::{Bundle, BundleError, BundleHeader, Section};
-use crate::model::Precision;
-use crate::padim::PadimStats;
+use crate::model::weights::StoredArchitecture;
+use crate::model::{Precision, ResNetConfig};
+use crate::padim::{MapSize, PadimStats};
 
 const MAGIC: &[u8; 8] = b"SPOTDIFF";
 const VERSION: u32 = 1;
 /// Magic, version, file length, header length.
 const PREAMBLE: usize = 8 + 4 + 8 + 4;
 const CHECKSUM: usize = 4;
+
+/// The largest resize or crop side a bundle may ask for: twice the
+/// command line's largest `--size`. Scoring allocates images of this side,
+/// so a stranger's header must not choose it freely.
+const MAX_SIDE: u32 = 8192;
 
 const WEIGHTS: &str = "weights";
 const MEAN: &str = "mean";
@@ -167,7 +173,7 @@ impl Bundle {
             data = tail;
             head
         };
-        let weights = take(&header.sections[0]).to_vec();
+        let weights = take(&header.sections[0]);
         let mean_bytes = take(&header.sections[1]);
         let factor_bytes = take(&header.sections[2]);
 
@@ -208,6 +214,10 @@ impl Bundle {
                 header.sections[0].encoding
             )));
         }
+        // Before anything the header sizes is built: the weights decide the
+        // network, and every size in the header must follow from them.
+        check_against_weights(&header, &StoredArchitecture::of_safetensors(weights)?)?;
+        let weights = weights.to_vec();
         let mean = mean_bytes
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -239,5 +249,64 @@ impl Bundle {
             weights,
             stats,
         })
+    }
+}
+
+/// Checks the header's backbone, channel subset, preprocessing and map sizes
+/// against the network the weights section holds and against [`MAX_SIDE`],
+/// so that a header with a valid checksum but invented numbers is refused
+/// before they size anything.
+fn check_against_weights(
+    header: &BundleHeader,
+    stored: &StoredArchitecture,
+) -> Result<(), BundleError> {
+    let backbone = &header.backbone;
+    if !stored.trunk_is(backbone) {
+        return Err(BundleError::Backbone {
+            header: describe(backbone),
+            weights: stored.to_string(),
+        });
+    }
+    let channels = backbone.feature_channels()?;
+    if header.channels.layer_channels() != &channels[..3] {
+        return Err(BundleError::Header(format!(
+            "the channel subset is drawn from layers of {:?} channels, but the weights' layer1–layer3 have {:?}",
+            header.channels.layer_channels(),
+            &channels[..3]
+        )));
+    }
+    let preprocess = header.preprocess;
+    for (field, side) in [("resize", preprocess.resize), ("crop", preprocess.crop)] {
+        if side > MAX_SIDE {
+            return Err(BundleError::Header(format!(
+                "the preprocessing's {field} of {side} pixels is above the largest a bundle may use, {MAX_SIDE}"
+            )));
+        }
+    }
+    preprocess
+        .check()
+        .map_err(|e| BundleError::Header(e.to_string()))?;
+    let crop = preprocess.crop as usize;
+    let input = MapSize::new(crop, crop);
+    // The stem's convolution and max pool each halve the side, rounding up.
+    let grid = MapSize::new(crop.div_ceil(4), crop.div_ceil(4));
+    for (what, got, want) in [("input", header.input, input), ("grid", header.grid, grid)] {
+        if got != want {
+            return Err(BundleError::Header(format!(
+                "the {what} size is {got:?}, but a crop of {crop} pixels gives {want:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A backbone configuration as the messages name it.
+fn describe(config: &ResNetConfig) -> String {
+    match config.torchvision_name() {
+        Some(name) => format!("{name} of width {}", config.width),
+        None => format!(
+            "ResNet with {:?} blocks {:?} of width {}",
+            config.block, config.layers, config.width
+        ),
     }
 }

@@ -32,6 +32,8 @@ pub enum BundleError {
         index: usize,
         value: f32,
     },
+    #[error("the bundle's header claims a {header} backbone, but its weights section holds a {weights}: the file is inconsistent; export it again")]
+    Backbone { header: String, weights: String },
     #[error("the bundle's threshold {0} is not a finite number")]
     Threshold(f32),
     #[error("the bundle's PaDiM statistics are unusable: {0}")]

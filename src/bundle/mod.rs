@@ -25,8 +25,13 @@
 //!
 //! [`Bundle::from_bytes`] checks, in this order, the magic, the version, the
 //! length (truncated or trailing bytes), the checksum (tampering), the header
-//! JSON and the section sizes against the header, then every value, so each
-//! kind of damage gets its own [`BundleError`].
+//! JSON and the section sizes against the header, then the header against
+//! the network the weights section holds (read from its tensor shapes alone:
+//! backbone, channel subset, preprocessing within 8192 pixels, input
+//! and grid sizes), then every value, so each kind of damage gets its own
+//! [`BundleError`], and a header with a valid checksum but invented numbers
+//! (the page reads files strangers drop on it) is refused before any of its
+//! sizes is allocated.
 
 mod codec;
 mod error;

@@ -18,10 +18,17 @@
 //! ResNet-18 file never half-loads into a ResNet-50 or another width. All
 //! problems are reported at once, by torchvision name.
 //!
+//! A file's format is told by its first bytes ([`WeightFormat::detect`]),
+//! never by its name, and its architecture by its tensor names and shapes
+//! ([`StoredArchitecture`]), read before any model is built, so a file
+//! chooses the network it loads into instead of being squeezed into a
+//! guessed one.
+//!
 //! [`Downsample`]: super::Downsample
 //! [`Block`]: super::Block
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use burn::tensor::backend::Backend;
 use burn_store::{
@@ -29,8 +36,10 @@ use burn_store::{
     ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter, SafetensorsStore, TensorSnapshot,
 };
 
+use super::backbone::Backbone;
+use super::block::BlockKind;
 use super::error::{TensorProblem, WeightFormat, WeightsError};
-use super::resnet::ResNet;
+use super::resnet::{ResNet, ResNetConfig};
 use super::trunk::ResNetTrunk;
 
 /// Suffix of the BatchNorm counters torchvision saves and spotdiff ignores.
@@ -111,6 +120,233 @@ impl<B: Backend> ResNetTrunk<B> {
     pub fn to_safetensors(&self, precision: Precision) -> Result<Vec<u8>, WeightsError> {
         to_safetensors(self, precision)
     }
+}
+
+impl WeightFormat {
+    /// The format of a weight file, from its first bytes: a zip archive
+    /// (`torch.save` since PyTorch 1.6) or a pickle (older `torch.save`) is
+    /// PyTorch's; a little-endian header length that fits the file followed
+    /// by a JSON object is safetensors. `None` for anything else.
+    pub fn detect(bytes: &[u8]) -> Option<Self> {
+        const ZIP: &[u8] = b"PK\x03\x04";
+        // Pickle protocols 2 to 5 open with PROTO (0x80) and the protocol.
+        let pickle = matches!(bytes, [0x80, 2..=5, ..]);
+        if bytes.starts_with(ZIP) || pickle {
+            return Some(WeightFormat::Pytorch);
+        }
+        let header_fits = bytes
+            .get(..8)
+            .map(|prefix| u64::from_le_bytes(prefix.try_into().expect("eight bytes")))
+            .is_some_and(|length| length <= (bytes.len() - 8) as u64);
+        (header_fits && bytes.get(8) == Some(&b'{')).then_some(WeightFormat::Safetensors)
+    }
+}
+
+/// A ResNet's architecture as its weight file shows it: read from tensor
+/// names and shapes alone, before a model exists, so that the file decides
+/// the network it loads into (`conv1.weight` is `[stem channels, 3, 7, 7]`,
+/// a bottleneck block has a `conv3`, each stage's blocks are numbered from
+/// 0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredArchitecture {
+    pub block: BlockKind,
+    /// Blocks in layer1..layer4; layer4 is 0 in a trunk's file.
+    pub layers: [usize; 4],
+    /// The stem's output channels, `round(64 * width)`.
+    pub stem_channels: usize,
+    /// The classifier's outputs; `None` in a trunk's file.
+    pub num_classes: Option<usize>,
+}
+
+impl StoredArchitecture {
+    /// The architecture of a safetensors file's tensors.
+    pub fn of_safetensors(bytes: &[u8]) -> Result<Self, WeightsError> {
+        Self::of_shapes(&safetensors_shapes(bytes)?, WeightFormat::Safetensors)
+    }
+
+    /// The architecture of a PyTorch file's tensors (their values are not
+    /// read).
+    #[cfg(not(target_family = "wasm"))]
+    pub fn of_pytorch(path: impl AsRef<std::path::Path>) -> Result<Self, WeightsError> {
+        let reader =
+            burn_store::pytorch::PytorchReader::new(path).map_err(|e| WeightsError::Read {
+                format: WeightFormat::Pytorch,
+                message: e.to_string(),
+            })?;
+        let shapes: BTreeMap<String, Vec<usize>> = reader
+            .tensors()
+            .iter()
+            .map(|(name, tensor)| (name.clone(), tensor.shape.to_vec()))
+            .collect();
+        Self::of_shapes(&shapes, WeightFormat::Pytorch)
+    }
+
+    fn of_shapes(
+        shapes: &BTreeMap<String, Vec<usize>>,
+        format: WeightFormat,
+    ) -> Result<Self, WeightsError> {
+        let not_a_resnet = |why: String| WeightsError::Read {
+            format,
+            message: format!("not a torchvision ResNet: {why}"),
+        };
+        let stem_channels = match shapes.get("conv1.weight").map(Vec::as_slice) {
+            Some(&[channels, 3, 7, 7]) if channels > 0 => channels,
+            Some(shape) => {
+                return Err(not_a_resnet(format!(
+                    "`conv1.weight` has shape {shape:?}, a ResNet stem's is [channels, 3, 7, 7]"
+                )))
+            }
+            None => return Err(not_a_resnet("it has no `conv1.weight`".into())),
+        };
+        let block = if shapes.contains_key("layer1.0.conv3.weight") {
+            BlockKind::Bottleneck
+        } else {
+            BlockKind::Basic
+        };
+        let layers: [usize; 4] = core::array::from_fn(|stage| {
+            (0..)
+                .take_while(|j| {
+                    shapes.contains_key(&format!("layer{}.{j}.conv1.weight", stage + 1))
+                })
+                .count()
+        });
+        if let Some(stage) = layers[..3].iter().position(|&blocks| blocks == 0) {
+            return Err(not_a_resnet(format!("it has no `layer{}.0`", stage + 1)));
+        }
+        let num_classes = shapes
+            .get("fc.weight")
+            .and_then(|shape| shape.first().copied());
+        Ok(Self {
+            block,
+            layers,
+            stem_channels,
+            num_classes,
+        })
+    }
+
+    /// The width multiplier that gives these stem channels (`stem / 64`);
+    /// every width that rounds to the same stem builds the same network.
+    pub fn width(&self) -> f64 {
+        self.stem_channels as f64 / 64.0
+    }
+
+    /// Which of spotdiff's backbones this is, judged by the stages the file
+    /// holds (layer1–layer3 of a trunk's file).
+    pub fn backbone(&self) -> Option<Backbone> {
+        Backbone::ALL.into_iter().find(|backbone| {
+            let config = backbone.config(1.0);
+            let stored = if self.layers[3] == 0 { 3 } else { 4 };
+            config.block == self.block && config.layers[..stored] == self.layers[..stored]
+        })
+    }
+
+    /// Whether `config`'s stem to layer3 is this file's: the same block,
+    /// blocks per stage and stem channels.
+    pub fn trunk_is(&self, config: &ResNetConfig) -> bool {
+        config.block == self.block
+            && config.layers[..3] == self.layers[..3]
+            && config.base_channels().ok() == Some(self.stem_channels)
+    }
+}
+
+impl fmt::Display for StoredArchitecture {
+    /// "resnet18 of width 0.25 (16 stem channels)", "resnet50 trunk of …",
+    /// or the blocks of another ResNet.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let trunk = if self.layers[3] == 0 { " trunk" } else { "" };
+        match self.backbone() {
+            Some(backbone) => write!(f, "{backbone}{trunk}")?,
+            None => {
+                let blocks = match self.block {
+                    BlockKind::Basic => "basic blocks",
+                    BlockKind::Bottleneck => "bottleneck blocks",
+                };
+                let stages = if self.layers[3] == 0 { 3 } else { 4 };
+                let counts: Vec<String> =
+                    self.layers[..stages].iter().map(usize::to_string).collect();
+                write!(f, "ResNet{trunk} with {blocks} {}", counts.join("-"))?;
+            }
+        }
+        write!(
+            f,
+            " of width {} ({} stem channels)",
+            self.width(),
+            self.stem_channels
+        )
+    }
+}
+
+/// Every tensor's name and shape in a safetensors file, from its header
+/// alone; each shape is checked against the bytes it claims in the file, so
+/// no shape read here can describe more values than the file holds.
+fn safetensors_shapes(bytes: &[u8]) -> Result<BTreeMap<String, Vec<usize>>, WeightsError> {
+    let invalid = |why: String| WeightsError::Read {
+        format: WeightFormat::Safetensors,
+        message: why,
+    };
+    let length = bytes
+        .get(..8)
+        .map(|prefix| u64::from_le_bytes(prefix.try_into().expect("eight bytes")))
+        .ok_or_else(|| invalid("the file is shorter than the 8-byte header length".into()))?;
+    let data_start = usize::try_from(length)
+        .ok()
+        .and_then(|length| length.checked_add(8))
+        .filter(|&end| end <= bytes.len())
+        .ok_or_else(|| {
+            invalid(format!(
+                "the header claims {length} bytes, but the file has {}",
+                bytes.len()
+            ))
+        })?;
+    let header: BTreeMap<String, serde_json::Value> = serde_json::from_slice(&bytes[8..data_start])
+        .map_err(|e| invalid(format!("the header is not a JSON object ({e})")))?;
+    let data = (bytes.len() - data_start) as u128;
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        dtype: String,
+        shape: Vec<usize>,
+        data_offsets: [u64; 2],
+    }
+    let mut shapes = BTreeMap::new();
+    for (name, value) in header {
+        if name == "__metadata__" {
+            continue;
+        }
+        let entry: Entry =
+            serde_json::from_value(value).map_err(|e| invalid(format!("tensor `{name}`: {e}")))?;
+        let element = dtype_bytes(&entry.dtype).ok_or_else(|| {
+            invalid(format!(
+                "tensor `{name}` has unknown dtype `{}`",
+                entry.dtype
+            ))
+        })?;
+        let [start, end] = entry.data_offsets.map(u128::from);
+        // u128: a product of a few usize dimensions that overflows it would
+        // need more than 2^64 of them.
+        let values = entry
+            .shape
+            .iter()
+            .try_fold(1u128, |product, &side| product.checked_mul(side as u128));
+        if start > end || end > data || values.map(|n| n * element) != Some(end - start) {
+            return Err(invalid(format!(
+                "tensor `{name}` of shape {:?} ({}) does not fill its bytes {start}..{end} of the {data} after the header",
+                entry.shape, entry.dtype
+            )));
+        }
+        shapes.insert(name, entry.shape);
+    }
+    Ok(shapes)
+}
+
+/// Bytes per value of a safetensors dtype.
+fn dtype_bytes(dtype: &str) -> Option<u128> {
+    Some(match dtype {
+        "F64" | "I64" | "U64" => 8,
+        "F32" | "I32" | "U32" => 4,
+        "F16" | "BF16" | "I16" | "U16" => 2,
+        "I8" | "U8" | "BOOL" | "F8_E4M3" | "F8_E5M2" => 1,
+        _ => return None,
+    })
 }
 
 /// The conversions between the model and a file of `precision`.
@@ -416,6 +652,108 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn the_format_is_told_by_the_first_bytes() {
+        let safetensors = tiny().to_safetensors().unwrap();
+        assert_eq!(
+            WeightFormat::detect(&safetensors),
+            Some(WeightFormat::Safetensors)
+        );
+        // torch.save's zip archive and the older pickle (protocol 2).
+        assert_eq!(
+            WeightFormat::detect(b"PK\x03\x04archive/data.pkl"),
+            Some(WeightFormat::Pytorch)
+        );
+        assert_eq!(
+            WeightFormat::detect(&[0x80, 0x02, 0x8a, 0x0a]),
+            Some(WeightFormat::Pytorch)
+        );
+        assert_eq!(WeightFormat::detect(b"not weights at all"), None);
+        // A header length beyond the file, as the zip read as safetensors
+        // gave ("header too large"), is not safetensors.
+        let mut claims_more = 100u64.to_le_bytes().to_vec();
+        claims_more.extend_from_slice(b"{}");
+        assert_eq!(WeightFormat::detect(&claims_more), None);
+    }
+
+    #[test]
+    fn the_architecture_is_read_from_the_shapes() {
+        // tiny(): stem 64/16 = 4 channels, basic blocks 2-2-2-2, 3 classes.
+        let stored = StoredArchitecture::of_safetensors(&tiny().to_safetensors().unwrap()).unwrap();
+        assert_eq!(
+            stored,
+            StoredArchitecture {
+                block: BlockKind::Basic,
+                layers: [2, 2, 2, 2],
+                stem_channels: 4,
+                num_classes: Some(3),
+            }
+        );
+        assert_eq!(
+            stored.to_string(),
+            "resnet18 of width 0.0625 (4 stem channels)"
+        );
+        assert!(stored.trunk_is(&ResNetConfig::resnet18().with_width(0.06)));
+        assert!(!stored.trunk_is(&ResNetConfig::resnet18().with_width(0.125)));
+
+        let trunk = ResNetConfig::resnet50()
+            .with_width(0.125)
+            .init_trunk::<TestBackend>(&Default::default())
+            .unwrap();
+        let stored =
+            StoredArchitecture::of_safetensors(&trunk.to_safetensors(Precision::F16).unwrap())
+                .unwrap();
+        assert_eq!(stored.layers, [3, 4, 6, 0]);
+        assert_eq!(stored.num_classes, None);
+        assert_eq!(
+            stored.to_string(),
+            "resnet50 trunk of width 0.125 (8 stem channels)"
+        );
+    }
+
+    /// A safetensors file of one F32 tensor written by hand.
+    fn one_tensor(shape: &str, offsets: [usize; 2], data: usize) -> Vec<u8> {
+        let header = format!(
+            r#"{{"conv1.weight":{{"dtype":"F32","shape":{shape},"data_offsets":[{},{}]}}}}"#,
+            offsets[0], offsets[1]
+        );
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.resize(bytes.len() + data, 0);
+        bytes
+    }
+
+    #[test]
+    fn shapes_must_fill_their_bytes_and_name_a_resnet() {
+        // [2, 3, 7, 7] F32: 2·3·7·7·4 = 1176 bytes.
+        let err = StoredArchitecture::of_safetensors(&one_tensor("[2,3,7,7]", [0, 1176], 1176))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot read the safetensors weights: not a torchvision ResNet: it has no `layer1.0`"
+        );
+        // A shape of a million stems in 1176 bytes is refused before anything is sized by it.
+        let err =
+            StoredArchitecture::of_safetensors(&one_tensor("[1000000,3,7,7]", [0, 1176], 1176))
+                .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("tensor `conv1.weight` of shape [1000000, 3, 7, 7] (F32) does not fill its bytes 0..1176 of the 1176 after the header"),
+            "{err}"
+        );
+        let err = StoredArchitecture::of_safetensors(&one_tensor("[2,3,7,7]", [0, 1176], 1000))
+            .unwrap_err();
+        assert!(err.to_string().contains("does not fill its bytes"), "{err}");
+        let err = StoredArchitecture::of_safetensors(&one_tensor("[2,3,5,5]", [0, 600], 600))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "`conv1.weight` has shape [2, 3, 5, 5], a ResNet stem's is [channels, 3, 7, 7]"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use spotdiff::bundle::{Bundle, BundleError, Threshold};
 use spotdiff::model::Precision;
+use spotdiff::rng::Rng;
 
 use super::data::crc32;
 use super::detector::{image, ready, Fixture, TestBackend};
@@ -205,4 +206,136 @@ fn every_kind_of_damage_gets_its_own_message() {
         &parts.data
     ))
     .is_ok());
+}
+
+/// Issue 16: the header claims a backbone its weights section does not hold
+/// (ResNet-50 at width 16, about 6 GB of parameters, over the fixture's
+/// ResNet-18 at width 1/16), with a valid checksum. The reader used to build
+/// what the header said and abort; it names both instead.
+#[test]
+fn a_header_claiming_another_backbone_is_refused_before_it_is_built() {
+    let f = Fixture::new();
+    let parts = split(&bundle(&f, Precision::F16).to_bytes());
+    let mut header = parts.header.clone();
+    header["backbone"]["block"] = "bottleneck".into();
+    header["backbone"]["layers"] = serde_json::json!([3, 4, 6, 3]);
+    header["backbone"]["width"] = 16.0.into();
+    let err = error(&assemble(
+        &serde_json::to_vec(&header).unwrap(),
+        &parts.data,
+    ));
+    assert_eq!(
+        err.to_string(),
+        "the bundle's header claims a resnet50 of width 16 backbone, but its weights section holds a resnet18 trunk of width 0.0625 (4 stem channels): the file is inconsistent; export it again"
+    );
+}
+
+/// A value for `field` that differs from `original`, drawn from edge cases
+/// (0, the neighbours, powers of two up to u64::MAX, a negative and a
+/// fraction) and random magnitudes.
+fn other_number(rng: &mut Rng, original: &serde_json::Value) -> serde_json::Value {
+    let near = original.as_u64().unwrap_or(0);
+    loop {
+        let candidate: serde_json::Value = match rng.below(9) {
+            0 => 0.into(),
+            1 => near.wrapping_add(1).into(),
+            2 => near.wrapping_sub(1).into(),
+            3 => (1u64 << rng.below(64)).into(),
+            4 => u64::MAX.into(),
+            5 => (-1).into(),
+            6 => 1.5.into(),
+            7 => 1e300.into(),
+            _ => {
+                let bits = rng.below(40);
+                rng.below(1 << bits).into()
+            }
+        };
+        if &candidate != original {
+            return candidate;
+        }
+    }
+}
+
+/// Bundles with a valid checksum and one header field set to an arbitrary
+/// other value, each of which no consistent bundle can have: every one must
+/// read as an error (a panic fails the test, an allocation abort kills it).
+/// Fields a consistent bundle may vary freely (class, threshold, the
+/// normalisation) are left out; the resize may only go out of range.
+#[test]
+fn arbitrary_header_values_with_a_valid_checksum_are_refused_cleanly() {
+    let f = Fixture::new();
+    let parts = split(&bundle(&f, Precision::F16).to_bytes());
+    let fields = [
+        "/backbone/layers/0",
+        "/backbone/layers/1",
+        "/backbone/layers/2",
+        "/backbone/width",
+        "/backbone/block",
+        "/channels/layer_channels/0",
+        "/channels/layer_channels/1",
+        "/channels/layer_channels/2",
+        "/channels/indices",
+        "/grid/height",
+        "/grid/width",
+        "/input/height",
+        "/input/width",
+        "/preprocess/crop",
+        "/preprocess/resize",
+        "/images",
+        "/regulariser",
+        "/precision",
+        "/sections/0/bytes",
+        "/sections/1/bytes",
+        "/sections/2/bytes",
+    ];
+    let mut rng = Rng::new(16, 0);
+    for case in 0..600 {
+        let field = *rng.pick(&fields);
+        let mut header = parts.header.clone();
+        let slot = header.pointer_mut(field).unwrap();
+        let original = slot.clone();
+        *slot = match field {
+            "/backbone/block" => "bottleneck".into(),
+            "/precision" => "f32".into(),
+            // A width whose stem is not the weights' 4 channels.
+            "/backbone/width" => loop {
+                let width = other_number(&mut rng, &original);
+                let stem = width.as_f64().map(|w| (64.0 * w).round());
+                if stem != Some(4.0) {
+                    break width;
+                }
+            },
+            // d values other than the 10 the sections hold, or a channel
+            // beyond the 28 tapped.
+            "/channels/indices" => {
+                let d = if rng.chance(0.5) {
+                    10
+                } else {
+                    rng.below(40) as usize
+                };
+                let limit = if d == 10 { 1 << 20 } else { 28 };
+                let mut indices: Vec<u64> = (0..d).map(|_| rng.below(limit)).collect();
+                if d == 10 {
+                    indices[rng.below(10) as usize] = 28 + rng.below(1 << 20);
+                }
+                indices.into()
+            }
+            // The only invalid resizes: below the crop of 32 or beyond the bound.
+            "/preprocess/resize" => match rng.below(3) {
+                0 => rng.below(32).into(),
+                1 => (8193 + rng.below(1 << 30)).into(),
+                _ => u64::MAX.into(),
+            },
+            "/images" => rng.below(2).into(),
+            "/regulariser" => [0.0, -1.0, -1e300][rng.below(3) as usize].into(),
+            _ => other_number(&mut rng, &original),
+        };
+        let bytes = assemble(&serde_json::to_vec(&header).unwrap(), &parts.data);
+        let result = Bundle::from_bytes(&bytes);
+        assert!(
+            result.is_err(),
+            "case {case}: {field} = {} (was {original}) was accepted",
+            header.pointer(field).unwrap()
+        );
+    }
 }
