@@ -122,6 +122,9 @@ pub struct ExportArgs {
     /// The bundle file to write, e.g. www/models/NAME.spotdiff.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// The bundle list (DIR/index.json, created if missing) to add the bundle to; FILE must be inside DIR. Without it the bundle is listed only when its folder is the site's www/models/ or already holds an index.json.
+    #[arg(long, value_name = "DIR")]
+    pub index: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -141,7 +144,7 @@ pub struct ScoreArgs {
 pub enum PadimCommand {
     /// Fit PaDiM per class and write DIR/<class>.padim, DIR/backbone.safetensors and DIR/manifest.json.
     #[command(
-        after_help = "Example:\n  spotdiff padim fit --data data --all --weights runs/spd/backbone.safetensors --width 0.25 --size 128 --out stats/spd"
+        after_help = "Example:\n  spotdiff padim fit --data data --all --weights runs/spd/backbone.safetensors --size 128 --out stats/spd"
     )]
     Fit(PadimFitArgs),
 }
@@ -173,15 +176,15 @@ pub struct PadimFitArgs {
     /// The folder to write the statistics into (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Backbone weights (safetensors, torchvision names); random initialisation from --seed without.
-    #[arg(long, value_name = "W.safetensors")]
+    /// Backbone weights with torchvision's names, safetensors or PyTorch (told by the content, not the name); random initialisation from --seed without.
+    #[arg(long, value_name = "FILE")]
     pub weights: Option<PathBuf>,
-    /// The backbone architecture.
-    #[arg(long, value_enum, default_value_t = Backbone::Resnet18)]
-    pub backbone: Backbone,
-    /// The backbone's channel width multiplier, above 0 (1 is torchvision's).
-    #[arg(long, default_value_t = 1.0, value_parser = positive_number)]
-    pub width: f64,
+    /// The backbone architecture (default: the one --weights holds, resnet18 without).
+    #[arg(long, value_enum)]
+    pub backbone: Option<Backbone>,
+    /// The backbone's channel width multiplier, above 0 (1 is torchvision's; default: the one --weights holds, 1 without).
+    #[arg(long, value_parser = positive_number)]
+    pub width: Option<f64>,
     /// The side of the square input in pixels, 32 to 4096: the centre crop; the resize is size·256/224 as in PaDiM.
     #[arg(long, default_value_t = 224, value_parser = clap::value_parser!(u32).range(32..=4096))]
     pub size: u32,

@@ -8,6 +8,7 @@ mod commands;
 mod dataset;
 mod output;
 mod stats_folder;
+mod weights_file;
 
 use std::process::ExitCode;
 
@@ -18,11 +19,29 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
-            for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
+            // What the command printed reaches its reader before the error,
+            // so a reader of both streams sees the error on a line of its own.
+            output::flush_stdout();
+            eprint!("{}", error_report(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, one per line: "error: …", then "  caused by:
+/// …" for each cause, a message's further lines (a list of problems)
+/// indented under the line they continue.
+fn error_report(error: &anyhow::Error) -> String {
+    let mut report = String::new();
+    for (depth, message) in error.chain().enumerate() {
+        let (first, indent) = match depth {
+            0 => ("error: ", ""),
+            _ => ("  caused by: ", "  "),
+        };
+        for (number, line) in message.to_string().lines().enumerate() {
+            let prefix = if number == 0 { first } else { indent };
+            report.push_str(&format!("{prefix}{line}\n"));
+        }
+    }
+    report
 }

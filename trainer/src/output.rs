@@ -126,6 +126,16 @@ pub fn print_line(line: fmt::Arguments<'_>) {
     }
 }
 
+/// Writes out whatever standard output still holds (nothing once its reader
+/// has gone).
+pub fn flush_stdout() {
+    if !STDOUT_CLOSED.load(Ordering::Relaxed) {
+        // A reader that has gone takes nothing more; there is nothing to
+        // report about it on the way out.
+        let _ = std::io::stdout().flush();
+    }
+}
+
 /// `println!` through [`print_line`].
 macro_rules! say {
     ($($arg:tt)*) => {

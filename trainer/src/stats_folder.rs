@@ -8,10 +8,11 @@ use anyhow::Context;
 use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 use spotdiff::data::{Preprocess, PreprocessConfig};
+use spotdiff::model::weights::StoredArchitecture;
 use spotdiff::model::{Backbone, ResNet};
 use spotdiff::padim::{PadimConfig, PadimStats};
 
-use crate::output::{differing_fields, read_versioned_json, Versioned};
+use crate::output::{differing_leaves, read_versioned_json, Versioned};
 
 /// Version of the statistics folder's layout and manifest.
 pub const MANIFEST_VERSION: u32 = 1;
@@ -43,6 +44,11 @@ pub struct Manifest {
     /// The weights file given, or `None` for a random initialisation from `seed`.
     pub weights: Option<PathBuf>,
     pub seed: u64,
+    /// The data set's root, canonical, so that a class from another data
+    /// set is not added to the folder unnoticed; `None` in folders written
+    /// before it was recorded.
+    #[serde(default)]
+    pub data: Option<PathBuf>,
     pub backbone_file: String,
     pub preprocess: PreprocessConfig,
     pub padim: PadimConfig,
@@ -62,11 +68,13 @@ impl Versioned for Manifest {
 
 impl Manifest {
     /// The settings (all but the classes and the writer's version) in
-    /// which `other` differs, by field name.
+    /// which `other` differs, each as "field this there, that here", down to
+    /// the dotted field inside an object (`preprocess.crop 64 there, 128
+    /// here`).
     pub fn differences(&self, other: &Manifest) -> anyhow::Result<Vec<String>> {
-        Ok(differing_fields(self, other, &["classes", "generator"])?
+        Ok(differing_leaves(self, other, &["classes", "generator"])?
             .into_iter()
-            .map(|(key, _, _)| key)
+            .map(|(key, there, here)| format!("{key} {there} there, {here} here"))
             .collect())
     }
 }
@@ -102,16 +110,23 @@ impl StatsFolder {
             .with_context(|| format!("{}: bad preprocessing", self.dir.join(MANIFEST).display()))
     }
 
-    /// The backbone, loaded from the folder's weights file.
+    /// The backbone, loaded from the folder's weights file, with the
+    /// classifier the file holds (the `--weights` file's, which need not be
+    /// ImageNet's 1000 classes).
     pub fn load_backbone<B: Backend>(&self, device: &B::Device) -> anyhow::Result<ResNet<B>> {
         let path = self.dir.join(&self.manifest.backbone_file);
         let bytes =
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        self.manifest
-            .backbone
-            .config(self.manifest.width)
+        let cannot_load = || format!("cannot load the backbone {}", path.display());
+        let stored = StoredArchitecture::of_safetensors(&bytes).with_context(cannot_load)?;
+        let config = self.manifest.backbone.config(self.manifest.width);
+        let config = match stored.num_classes {
+            Some(classes) => config.with_num_classes(classes),
+            None => config,
+        };
+        config
             .init::<B>(device)?
             .load_safetensors(bytes)
-            .with_context(|| format!("cannot load the backbone {}", path.display()))
+            .with_context(cannot_load)
     }
 }

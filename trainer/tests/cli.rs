@@ -792,7 +792,7 @@ fn read_json(path: &Path) -> serde_json::Value {
 #[test]
 fn export_and_score_agree_with_eval_and_pick_the_max_f1_threshold() {
     let (dir, root, stats, _) = fitted_tiny_set("export_score", "stats");
-    let bundle = dir.join("models/cashew.spotdiff");
+    let bundle = dir.join("www/models/cashew.spotdiff");
     let output = export(&stats, "cashew", &root, "f32", &bundle);
     assert!(output.status.success(), "{}", stderr(&output));
     let header = bundle_header(&bundle);
@@ -805,7 +805,7 @@ fn export_and_score_agree_with_eval_and_pick_the_max_f1_threshold() {
     // threshold's shortest decimal can land above the score it was taken from.
     let threshold = header["threshold"].as_f64().unwrap() as f32;
     // The scoring page's list of bundles beside it.
-    let index = read_json(&dir.join("models/index.json"));
+    let index = read_json(&dir.join("www/models/index.json"));
     assert_eq!(index["bundles"][0]["file"], "cashew.spotdiff");
     assert_eq!(index["bundles"][0]["class_name"], "cashew");
     assert_eq!(index["bundles"][0]["threshold"], header["threshold"]);
@@ -975,7 +975,7 @@ fn fitting_another_class_adds_it_to_the_manifest() {
     assert_eq!(output.status.code(), Some(1));
     assert_fails_with(
         &output,
-        "holds statistics fitted with other settings (padim, width)",
+        "width 0.125 there, 0.25 here): fit into another --out folder, or delete it first",
     );
 }
 
@@ -1590,4 +1590,295 @@ fn a_closed_stdout_neither_fails_the_command_nor_loses_a_file() {
     ] {
         assert!(report.join(file).is_file(), "{file} is missing");
     }
+}
+
+/// A reference weight file of tests/fixtures/resnet/ (torchvision's layout,
+/// made by make_resnet_fixtures.py): `basic.pth` is a ResNet-18 with 4 stem
+/// channels (width 1/16) and 10 classes, `bottleneck.pth` a ResNet of
+/// bottleneck blocks 1-2-1-1, neither ResNet-18 nor ResNet-50.
+fn reference_weights(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/resnet")
+        .join(name)
+}
+
+fn padim_fit_with(root: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "padim",
+        "fit",
+        "--data",
+        root.to_str().unwrap(),
+        "--class",
+        "cashew",
+        "--out",
+        out.to_str().unwrap(),
+        "--size",
+        "64",
+        "--seed",
+        "3",
+    ];
+    args.extend_from_slice(extra);
+    spotdiff(&args)
+}
+
+/// Asserts that the run failed with an error of exactly `message`, in one
+/// line (after the warning a fit without `--weights` gives).
+#[track_caller]
+fn assert_fails_with_line(output: &Output, message: &str) {
+    assert!(!output.status.success(), "succeeded, expected {message:?}");
+    let stderr = stderr(output);
+    let error = stderr
+        .lines()
+        .skip_while(|line| line.starts_with("warning: "));
+    assert_eq!(error.collect::<Vec<_>>(), [format!("error: {message}")]);
+}
+
+/// Issue 16, "weights that load": the format is told by the content (a
+/// `.pth` used to fail with "SafeTensors error: header too large"), and the
+/// backbone and width come from the file.
+#[test]
+fn issue_16_weights_load_by_content_with_their_own_backbone_and_width() {
+    let dir = temp_dir("issue_16_weights");
+    let root = dir.join("set");
+    tiny_set(&root);
+    // A PyTorch zip under a misleading name reads all the same.
+    let pth = dir.join("model.safetensors");
+    std::fs::copy(reference_weights("basic.pth"), &pth).unwrap();
+    let from_pth = dir.join("from_pth");
+    let output = padim_fit_with(&root, &from_pth, &["--weights", pth.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+    let manifest = read_json(&from_pth.join("manifest.json"));
+    assert_eq!(manifest["backbone"], "resnet18");
+    assert_eq!(manifest["width"], 0.0625);
+
+    // The backbone that fit wrote, given back without --width or
+    // --backbone: the same network, so the same statistics, byte for byte.
+    let backbone = from_pth.join("backbone.safetensors");
+    let from_safetensors = dir.join("from_safetensors");
+    let output = padim_fit_with(
+        &root,
+        &from_safetensors,
+        &["--weights", backbone.to_str().unwrap()],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        read_json(&from_safetensors.join("manifest.json"))["width"],
+        0.0625
+    );
+    assert!(
+        std::fs::read(from_pth.join("cashew.padim")).unwrap()
+            == std::fs::read(from_safetensors.join("cashew.padim")).unwrap()
+    );
+
+    // A flag that contradicts the file: one line naming the value to pass.
+    let elsewhere = dir.join("refused");
+    let p = pth.to_str().unwrap();
+    let output = padim_fit_with(&root, &elsewhere, &["--weights", p, "--width", "0.25"]);
+    assert_fails_with_line(
+        &output,
+        &format!("--width 0.25 does not fit --weights {p}, which holds a resnet18 of width 0.0625 (4 stem channels): pass --width 0.0625, or leave --width out"),
+    );
+    let output = padim_fit_with(
+        &root,
+        &elsewhere,
+        &["--weights", p, "--backbone", "resnet50"],
+    );
+    assert_fails_with_line(
+        &output,
+        &format!("--backbone resnet50 does not fit --weights {p}, which holds a resnet18 of width 0.0625 (4 stem channels): pass --backbone resnet18, or leave --backbone out"),
+    );
+    let bottleneck = reference_weights("bottleneck.pth");
+    let b = bottleneck.to_str().unwrap();
+    let output = padim_fit_with(&root, &elsewhere, &["--weights", b]);
+    assert_fails_with_line(
+        &output,
+        &format!("--weights {b} holds a ResNet with bottleneck blocks 1-2-1-1 of width 0.0625 (4 stem channels); spotdiff builds resnet18 and resnet50 only"),
+    );
+    let junk = write(&dir, "junk.pth", "not weights");
+    let output = padim_fit_with(&root, &elsewhere, &["--weights", &junk]);
+    assert_fails_with_line(
+        &output,
+        &format!("--weights {junk} is neither safetensors nor a PyTorch file (torch.save): it starts with the bytes 6e 6f 74 20 77 65 69 67"),
+    );
+    assert!(!elsewhere.exists());
+
+    // Without --weights, said once.
+    let output = padim_fit_with(&root, &dir.join("random"), &["--width", "0.125"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output),
+        "warning: no --weights: the backbone is randomly initialised (--seed 3); pass --weights FILE for trained features\n"
+    );
+}
+
+/// `backbone.safetensors` of a fit with one tensor more than the network
+/// has, written by hand after the safetensors layout (a little-endian u64
+/// header length, the JSON header, the data).
+fn with_extra_tensor(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    let length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + length]).unwrap();
+    let end = (bytes.len() - 8 - length) as u64;
+    header["extra.weight"] =
+        serde_json::json!({"dtype": "F32", "shape": [1], "data_offsets": [end, end + 4]});
+    let header = serde_json::to_vec(&header).unwrap();
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&bytes[8 + length..]);
+    out.extend_from_slice(&[0; 4]);
+    out
+}
+
+/// Issue 16: an error's lines each start a line, in the order the command
+/// printed them (a report on stdout, then the error on stderr), and a
+/// cause's own list sits indented under it.
+#[test]
+fn issue_16_errors_start_their_own_lines() {
+    let dir = temp_dir("issue_16_error_layout");
+    let root = dir.join("set");
+    tiny_set(&root);
+    std::fs::remove_file(root.join("cashew/Data/Images/Normal/0000.JPG")).unwrap();
+    std::fs::write(root.join("cashew/Data/Images/Normal/0001.JPG"), b"junk").unwrap();
+    let log = dir.join("log.txt");
+    let file = std::fs::File::create(&log).unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_spotdiff"))
+        .args(["data", "check", root.to_str().unwrap()])
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .status()
+        .unwrap();
+    assert!(!status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let r = root.display();
+    assert!(
+        text.contains("): no such file\n")
+            && text.ends_with(&format!(
+                "\nerror: {r} has 2 problem(s); fix them before training or evaluating on it\n"
+            )),
+        "{text}"
+    );
+
+    let (dir, root, stats, _) = fitted_tiny_set("issue_16_cause_layout", "stats");
+    let extra = dir.join("extra.safetensors");
+    std::fs::write(
+        &extra,
+        with_extra_tensor(&stats.join("backbone.safetensors")),
+    )
+    .unwrap();
+    let output = padim_fit_with(
+        &root,
+        &dir.join("refused"),
+        &["--weights", extra.to_str().unwrap()],
+    );
+    assert!(!output.status.success());
+    assert_eq!(
+        stderr(&output),
+        format!("error: cannot load --weights {}\n  caused by: the safetensors weights do not fit this model (1 problems; check backbone and width):\n    - `extra.weight` is in the file but not in the model\n", extra.display())
+    );
+}
+
+/// Issue 16, "no silent wrong results": a class from another data root is
+/// refused, naming the setting and both values.
+#[test]
+fn issue_16_a_class_from_another_data_root_is_refused_with_both_roots() {
+    let (dir, root, stats, _) = fitted_tiny_set("issue_16_other_root", "stats");
+    let copy = dir.join("copy");
+    tiny_set(&copy);
+    let output = padim_fit(&copy, &stats, "cashew");
+    let there = std::fs::canonicalize(&root).unwrap();
+    let here = std::fs::canonicalize(&copy).unwrap();
+    assert_fails_with_line(
+        &output,
+        &format!(
+            "{} holds statistics fitted with other settings (data \"{}\" there, \"{}\" here): fit into another --out folder, or delete it first",
+            stats.display(),
+            there.display(),
+            here.display()
+        ),
+    );
+}
+
+/// Issue 16: a report folder keeps nothing of a previous report (here a
+/// class and a backbone this run does not evaluate), and nothing else is
+/// touched.
+#[test]
+fn issue_16_a_new_report_leaves_no_stale_files() {
+    let (dir, root, stats, _) = fitted_tiny_set("issue_16_stale_report", "stats");
+    let report = dir.join("report");
+    for stale in [
+        "panels/fryum.png",
+        "curves/fryum.svg",
+        "maps/old/cashew/x.npy",
+        "seeds.md",
+    ] {
+        let path = report.join(stale);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "stale").unwrap();
+    }
+    write(&report, "notes.txt", "mine");
+    let mut args = eval_args(&root, &stats, &report).to_vec();
+    args.extend(["--bootstrap", "0"]);
+    let output = spotdiff(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for stale in ["panels/fryum.png", "curves/fryum.svg", "maps", "seeds.md"] {
+        assert!(!report.join(stale).exists(), "{stale} is still there");
+    }
+    assert!(report.join("curves/cashew.svg").is_file());
+    assert_eq!(
+        std::fs::read_to_string(report.join("notes.txt")).unwrap(),
+        "mine"
+    );
+}
+
+/// Issue 16: `export` lists a bundle only in a bundle list: the site's
+/// `www/models/`, a folder holding an `index.json`, or `--index DIR`.
+#[test]
+fn issue_16_export_lists_bundles_only_in_bundle_lists() {
+    let (dir, root, stats, _) = fitted_tiny_set("issue_16_index", "stats");
+    let loose = dir.join("loose/cashew.spotdiff");
+    let output = export(&stats, "cashew", &root, "f16", &loose);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(loose.is_file());
+    assert!(!dir.join("loose/index.json").exists());
+    assert!(stdout(&output).ends_with(&format!(
+        "not listed: {} is no bundle list (pass --index DIR to list the bundle in DIR/index.json)\n",
+        dir.join("loose").display()
+    )));
+
+    // --index DIR lists a bundle inside DIR by its path from there.
+    let site = dir.join("site");
+    let nested = site.join("class/cashew.spotdiff");
+    let mut args = vec![
+        "export",
+        "--stats",
+        stats.to_str().unwrap(),
+        "--class",
+        "cashew",
+    ];
+    args.extend([
+        "--data",
+        root.to_str().unwrap(),
+        "--out",
+        nested.to_str().unwrap(),
+    ]);
+    args.extend(["--index", site.to_str().unwrap()]);
+    let output = spotdiff(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let index = read_json(&site.join("index.json"));
+    assert_eq!(index["bundles"][0]["file"], "class/cashew.spotdiff");
+    // ... and refuses one outside it.
+    args[8] = loose.to_str().unwrap();
+    let output = spotdiff(&args);
+    assert_fails_with(
+        &output,
+        &format!("--out {} is not inside --index", loose.display()),
+    );
+
+    // The site's folder is a bundle list from the first bundle on.
+    let models = dir.join("www/models/cashew.spotdiff");
+    let output = export(&stats, "cashew", &root, "f16", &models);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let index = read_json(&dir.join("www/models/index.json"));
+    assert_eq!(index["bundles"][0]["file"], "cashew.spotdiff");
 }

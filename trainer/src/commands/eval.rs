@@ -128,6 +128,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             }
         }
     }
+    clear_previous_report(&args.out)?;
     std::fs::create_dir_all(args.out.join("curves"))
         .with_context(|| format!("cannot create {}", args.out.display()))?;
 
@@ -583,6 +584,46 @@ fn write_panels(
         &encode_png(&panel)?,
     )?;
     say!("{class}: segmentation panels, columns {columns}");
+    Ok(())
+}
+
+/// Every file and folder a report writes into its folder ([`write_report`],
+/// `write_panels`, `write_maps`, the curves).
+const REPORT_ENTRIES: [&str; 12] = [
+    "classification.md",
+    "classification.csv",
+    "classification.json",
+    "segmentation.md",
+    "segmentation.csv",
+    "segmentation.json",
+    "seeds.md",
+    "scatter.svg",
+    "details.json",
+    "curves",
+    "panels",
+    "maps",
+];
+
+/// Removes a previous report's files from `out`, so that its panels, curves
+/// and maps of classes or backbones this run leaves out do not sit beside
+/// the new ones as if they were part of it. Other files are left alone.
+fn clear_previous_report(out: &Path) -> anyhow::Result<()> {
+    for entry in REPORT_ENTRIES {
+        let path = out.join(entry);
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match removed {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(error).with_context(|| {
+                    format!("cannot remove {} of the previous report", path.display())
+                })
+            }
+            _ => {}
+        }
+    }
     Ok(())
 }
 

@@ -33,7 +33,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let preprocess = folder.preprocess()?;
     let config = manifest.backbone.config(manifest.width);
     // Refuse a malformed bundle list before any work, not after the bundle is written.
-    let index = read_index(&args.out)?;
+    let list = BundleList::locate(&args.out, args.index.as_deref())?;
     let data = open_checked_visa(&args.data, args.threshold_split)?;
     data.classes(Some(class))?;
     let tests = data.samples(class, Split::Test);
@@ -67,7 +67,6 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let bundle = unthresholded.with_threshold(threshold)?;
     let bytes = bundle.to_bytes();
     write_atomically(&args.out, &bytes)?;
-    let index_path = add_to_index(index, &args.out, &bundle, bytes.len())?;
     say!(
         "{class}: threshold {} ({}); {:.1} MB ({:?}) -> {}",
         bundle.header().threshold,
@@ -76,7 +75,13 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         args.precision,
         args.out.display()
     );
-    say!("listed in {}", index_path.display());
+    match list {
+        Some(list) => say!("listed in {}", list.add(&bundle, bytes.len())?.display()),
+        None => say!(
+            "not listed: {} is no bundle list (pass --index DIR to list the bundle in DIR/index.json)",
+            folder_of(&args.out).display()
+        ),
+    }
     Ok(())
 }
 
@@ -100,55 +105,102 @@ struct Index {
     bundles: Vec<IndexEntry>,
 }
 
-fn index_path(bundle_path: &Path) -> PathBuf {
-    bundle_path.parent().unwrap_or(Path::new("")).join(INDEX)
-}
-
-/// The bundle list beside `bundle_path` (empty when there is none yet). A
-/// malformed list is refused rather than overwritten.
-fn read_index(bundle_path: &Path) -> anyhow::Result<Index> {
-    let path = index_path(bundle_path);
-    match std::fs::read(&path) {
-        Ok(text) => serde_json::from_slice(&text).with_context(|| {
-            format!(
-                "{} is not a bundle list (expected {{\"bundles\": [...]}}); move it away and export again",
-                path.display()
-            )
-        }),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Index::default()),
-        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+/// The folder a file is in ("." for a bare name).
+fn folder_of(file: &Path) -> &Path {
+    match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
     }
 }
 
-/// Adds (or replaces, by file name) the bundle's entry and writes the list.
-fn add_to_index(
-    mut index: Index,
-    bundle_path: &Path,
-    bundle: &Bundle,
-    bytes: usize,
-) -> anyhow::Result<PathBuf> {
-    let file = bundle_path
-        .file_name()
-        .with_context(|| format!("{} names no file", bundle_path.display()))?
-        .to_string_lossy()
-        .into_owned();
-    let header = bundle.header();
-    index.bundles.retain(|entry| entry.file != file);
-    index.bundles.push(IndexEntry {
-        file,
-        class_name: header.class.clone(),
-        backbone: header
-            .backbone
-            .torchvision_name()
-            .unwrap_or("resnet")
-            .to_owned(),
-        width: header.backbone.width,
-        input: header.input.width,
-        threshold: header.threshold,
-        bytes,
-    });
-    index.bundles.sort_by(|a, b| a.file.cmp(&b.file));
-    let path = index_path(bundle_path);
-    write_atomically(&path, serde_json::to_string_pretty(&index)?.as_bytes())?;
-    Ok(path)
+/// The folder the site's scoring page reads its bundle list from, relative
+/// to wherever the site is.
+const SITE_MODELS: &str = "www/models";
+
+/// A bundle list the bundle goes into: its `index.json`, the list as read,
+/// and the bundle's entry name (its path relative to the list's folder).
+struct BundleList {
+    path: PathBuf,
+    index: Index,
+    file: String,
+}
+
+impl BundleList {
+    /// The list `bundle_path` belongs to: `index_dir`'s (the bundle must be
+    /// inside it, as the page fetches entries relative to the list), or,
+    /// without one, its own folder's when that folder is a bundle list
+    /// already or the site's `www/models/`; `None` when it belongs to none.
+    /// A malformed list is refused rather than overwritten.
+    fn locate(bundle_path: &Path, index_dir: Option<&Path>) -> anyhow::Result<Option<Self>> {
+        let absolute = |path: &Path| {
+            std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))
+        };
+        let bundle = absolute(bundle_path)?;
+        let folder = match index_dir {
+            Some(dir) => absolute(dir)?,
+            None => {
+                let folder = absolute(folder_of(bundle_path))?;
+                if !folder.join(INDEX).is_file() && !folder.ends_with(SITE_MODELS) {
+                    return Ok(None);
+                }
+                folder
+            }
+        };
+        let relative = bundle.strip_prefix(&folder).with_context(|| {
+            format!(
+                "--out {} is not inside --index {}: the scoring page fetches each bundle relative to its list",
+                bundle_path.display(),
+                folder.display()
+            )
+        })?;
+        let file = relative
+            .components()
+            .map(|part| part.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        let path = folder.join(INDEX);
+        let index = match std::fs::read(&path) {
+            Ok(text) => serde_json::from_slice(&text).with_context(|| {
+                format!(
+                    "{} is not a bundle list (expected {{\"bundles\": [...]}}); move it away and export again",
+                    path.display()
+                )
+            })?,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Index::default(),
+            Err(error) => {
+                return Err(error).with_context(|| format!("cannot read {}", path.display()))
+            }
+        };
+        Ok(Some(Self { path, index, file }))
+    }
+
+    /// Adds (or replaces, by file name) the bundle's entry and writes the
+    /// list; returns where.
+    fn add(mut self, bundle: &Bundle, bytes: usize) -> anyhow::Result<PathBuf> {
+        let header = bundle.header();
+        self.index.bundles.retain(|entry| entry.file != self.file);
+        self.index.bundles.push(IndexEntry {
+            file: self.file,
+            class_name: header.class.clone(),
+            backbone: header
+                .backbone
+                .torchvision_name()
+                .unwrap_or("resnet")
+                .to_owned(),
+            width: header.backbone.width,
+            input: header.input.width,
+            threshold: header.threshold,
+            bytes,
+        });
+        self.index.bundles.sort_by(|a, b| a.file.cmp(&b.file));
+        if let Some(parent) = self.path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        write_atomically(
+            &self.path,
+            serde_json::to_string_pretty(&self.index)?.as_bytes(),
+        )?;
+        Ok(self.path)
+    }
 }

@@ -7,6 +7,7 @@ use burn::backend::Flex;
 use burn::tensor::backend::Backend;
 use spotdiff::data::PreprocessConfig;
 use spotdiff::eval::{ClassImages, PadimFit};
+use spotdiff::model::Backbone;
 use spotdiff::padim::PadimConfig;
 
 use crate::cli::PadimFitArgs;
@@ -15,34 +16,41 @@ use crate::output::{image_bar, say, write_atomically};
 use crate::stats_folder::{
     stats_path, Manifest, StatsFolder, BACKBONE_FILE, MANIFEST, MANIFEST_VERSION,
 };
+use crate::weights_file::WeightsFile;
 
 pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
     // Every input is checked before the first image is read.
-    let config = args.backbone.config(args.width);
+    let weights = args.weights.as_deref().map(WeightsFile::open).transpose()?;
+    let (backbone, width) = match &weights {
+        Some(file) => file.resolve(args.backbone, args.width)?,
+        None => {
+            eprintln!(
+                "warning: no --weights: the backbone is randomly initialised (--seed {}); pass --weights FILE for trained features",
+                args.seed
+            );
+            (
+                args.backbone.unwrap_or(Backbone::Resnet18),
+                args.width.unwrap_or(1.0),
+            )
+        }
+    };
+    let config = backbone.config(width);
     let tapped: usize = config.feature_channels()?[..3].iter().sum();
     let mut preprocess = PreprocessConfig::padim(args.size);
     if let Some(resize) = args.resize {
         preprocess.resize = resize;
     }
     let preprocess = preprocess.check()?;
-    let weights = match &args.weights {
-        Some(path) => Some(
-            std::fs::read(path)
-                .with_context(|| format!("cannot read --weights {}", path.display()))?,
-        ),
-        None => None,
-    };
     let data = open_checked_visa(&args.data.data, args.data.split)?;
     let classes = data.classes(args.class.as_deref())?;
     let padim = match args.d {
         Some(d) => PadimConfig::new(d),
         None => {
-            let paper = PadimConfig::paper(args.backbone, tapped);
-            if args.width != 1.0 {
+            let paper = PadimConfig::paper(backbone, tapped);
+            if width != 1.0 {
                 say!(
-                    "d = {}: the paper's d scaled with the width {} to the {tapped} tapped channels",
+                    "d = {}: the paper's d scaled with the width {width} to the {tapped} tapped channels",
                     paper.d,
-                    args.width,
                 );
             }
             paper
@@ -55,10 +63,14 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
     let mut manifest = Manifest {
         version: MANIFEST_VERSION,
         generator: format!("spotdiff {}", env!("CARGO_PKG_VERSION")),
-        backbone: args.backbone,
-        width: args.width,
+        backbone,
+        width,
         weights: args.weights.clone(),
         seed: args.seed,
+        data: Some(
+            std::fs::canonicalize(&args.data.data)
+                .with_context(|| format!("cannot resolve --data {}", args.data.data.display()))?,
+        ),
         backbone_file: BACKBONE_FILE.to_string(),
         preprocess: *preprocess.config(),
         padim,
@@ -75,7 +87,7 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
             anyhow::bail!(
                 "{} holds statistics fitted with other settings ({}): fit into another --out folder, or delete it first",
                 args.out.display(),
-                differences.join(", ")
+                differences.join("; ")
             );
         }
         Some(previous)
@@ -87,13 +99,13 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
     let model = match &previous {
         Some(previous) => previous.load_backbone::<Flex>(&device)?,
         None => {
-            Flex::seed(&device, args.seed);
-            let mut model = config.init::<Flex>(&device)?;
-            if let (Some(bytes), Some(path)) = (weights, &args.weights) {
-                model = model
-                    .load_safetensors(bytes)
-                    .with_context(|| format!("cannot load --weights {}", path.display()))?;
-            }
+            let model = match weights {
+                Some(file) => file.load::<Flex>(config.clone(), &device)?,
+                None => {
+                    Flex::seed(&device, args.seed);
+                    config.init::<Flex>(&device)?
+                }
+            };
             write_atomically(&args.out.join(BACKBONE_FILE), &model.to_safetensors()?)?;
             model
         }
