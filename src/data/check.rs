@@ -9,21 +9,25 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::decode::{decode_mask, verify, SizeLimit};
+use super::folder::{scan_folder, FolderSplit};
 use super::mvtec::scan_mvtec;
 use super::problem::{DataError, Problem, ProblemKind};
-use super::sample::{Label, Sample};
+use super::sample::{Dataset, Label, Sample};
 use super::source::{Source, SourceError};
 use super::visa::{parse_visa_csv, VisaSplit};
 
 /// The outcome of checking a data set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckReport {
-    /// Rows (VisA) or images (MVTec AD) read.
+    /// Rows (VisA) or images (MVTec AD, folder) read.
     pub samples: usize,
     /// Distinct image and mask files checked.
     pub files: usize,
     /// Every problem, in the order the files are listed.
     pub problems: Vec<Problem>,
+    /// VisA's split CSVs that are not there and not needed: only the split
+    /// in use is required.
+    pub absent: Vec<&'static str>,
 }
 
 impl std::fmt::Display for CheckReport {
@@ -41,6 +45,9 @@ impl std::fmt::Display for CheckReport {
                 n => format!("{n} problems"),
             }
         )?;
+        if !self.absent.is_empty() {
+            write!(f, "\n  absent, not checked: {}", self.absent.join(", "))?;
+        }
         for problem in &self.problems {
             write!(f, "\n  {problem}")?;
         }
@@ -64,10 +71,17 @@ impl CheckReport {
     }
 }
 
-/// Checks a VisA tree: the three split CSVs and every file they list.
-pub fn check_visa(source: &(impl Source + ?Sized), limit: &SizeLimit) -> CheckReport {
+/// Checks a VisA tree: the CSV of `split`, which must be there, the other
+/// split CSVs that are there (the rest are listed as absent), and every file
+/// they list.
+pub fn check_visa(
+    source: &(impl Source + ?Sized),
+    split: VisaSplit,
+    limit: &SizeLimit,
+) -> CheckReport {
     let mut samples = Vec::new();
     let mut problems = Vec::new();
+    let mut absent = Vec::new();
     for csv in VisaSplit::FILES {
         match source.read(csv) {
             Ok(bytes) => {
@@ -75,6 +89,7 @@ pub fn check_visa(source: &(impl Source + ?Sized), limit: &SizeLimit) -> CheckRe
                 samples.extend(rows);
                 problems.extend(row_problems);
             }
+            Err(SourceError::NotFound(_)) if csv != split.csv() => absent.push(csv),
             Err(error) => problems.push(Problem {
                 file: csv.to_string(),
                 row: None,
@@ -85,12 +100,31 @@ pub fn check_visa(source: &(impl Source + ?Sized), limit: &SizeLimit) -> CheckRe
     let mut report = check_samples(source, &samples, limit);
     problems.append(&mut report.problems);
     report.problems = problems;
+    report.absent = absent;
     report
 }
 
 /// Checks an MVTec AD tree: its layout and every image and mask in it.
 pub fn check_mvtec(source: &(impl Source + ?Sized), limit: &SizeLimit) -> CheckReport {
-    let (dataset, mut problems) = scan_mvtec(source);
+    check_scanned(source, scan_mvtec(source), limit)
+}
+
+/// Checks a folder-layout tree: its layout and every image and mask in it
+/// (which good images are held out does not matter here).
+pub fn check_folder(source: &(impl Source + ?Sized), limit: &SizeLimit) -> CheckReport {
+    let any_split = FolderSplit {
+        test_share: FolderSplit::DEFAULT_TEST_SHARE,
+        seed: 0,
+    };
+    check_scanned(source, scan_folder(source, any_split), limit)
+}
+
+/// Checks the files of a scanned folder tree after the scan's own problems.
+fn check_scanned(
+    source: &(impl Source + ?Sized),
+    (dataset, mut problems): (Dataset, Vec<Problem>),
+    limit: &SizeLimit,
+) -> CheckReport {
     let mut report = check_samples(source, &dataset.samples, limit);
     problems.append(&mut report.problems);
     report.problems = problems;
@@ -177,6 +211,7 @@ pub fn check_samples(
         samples: samples.len(),
         files: images.len() + masks.len(),
         problems,
+        absent: Vec::new(),
     }
 }
 

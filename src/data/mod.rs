@@ -1,16 +1,20 @@
-//! Data sets: VisA through its split CSVs and MVTec AD through its folders
-//! (SPEC "Data"), decoding from bytes, PaDiM's preprocessing, and a checker
-//! that reports every problem of a data set at once.
+//! Data sets: VisA through its split CSVs, MVTec AD through its folders and a
+//! plain folder of one's own images (SPEC "Data"), decoding from bytes,
+//! PaDiM's preprocessing, and a checker that reports every problem of a data
+//! set at once.
 //!
-//! Both layouts read into one [`Sample`] type holding paths only; pixels are
-//! decoded on demand ([`Sample::load_image`], [`Sample::load_mask`]). Files
-//! are reached through a [`Source`]: a folder natively ([`DirSource`]), bytes
+//! Every layout is read through one [`Reader`] (its [`Layout`], told from the
+//! tree by [`Layout::detect`], and which images test) into one [`Sample`]
+//! type holding paths only; pixels are decoded on demand
+//! ([`Sample::load_image`], [`Sample::load_mask`]). Files are reached through a [`Source`]: a folder natively ([`DirSource`]), bytes
 //! in memory in the browser or in tests ([`MemorySource`]).
 //!
-//! [`synth`] writes a procedural VisA-layout data set with exact masks.
+//! [`synth`] writes a procedural data set with exact masks in any layout.
 
 mod check;
 mod decode;
+mod folder;
+mod layout;
 mod load;
 mod mvtec;
 mod preprocess;
@@ -20,11 +24,13 @@ mod source;
 pub mod synth;
 mod visa;
 
-pub use check::{check_mvtec, check_samples, check_visa, CheckReport};
+pub use check::{check_folder, check_mvtec, check_samples, check_visa, CheckReport};
 pub use decode::{
     decode_mask, decode_rgb8, decode_rgb_f32, read_dimensions, verify, DecodeError, Format, Mask,
     RgbImage, SizeLimit,
 };
+pub use folder::{scan_folder, FolderSplit, FOLDER_DEFECT, FOLDER_GOOD, FOLDER_MASK};
+pub use layout::{Layout, Reader};
 pub use mvtec::{read_mvtec, scan_mvtec, GOOD};
 pub use preprocess::{
     Chw, Preprocess, PreprocessConfig, PreprocessError, ResizeFilter, ResizeMode, IMAGENET_MEAN,

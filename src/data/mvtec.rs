@@ -9,7 +9,7 @@
 
 use super::problem::{DataError, Problem, ProblemKind};
 use super::sample::{Dataset, Label, Sample, Split};
-use super::source::{join, Source};
+use super::source::{class_folders, files_where, join, stem, Source};
 
 /// The folder of defect-free images in `train` and `test`.
 pub const GOOD: &str = "good";
@@ -30,18 +30,8 @@ pub fn read_mvtec(source: &(impl Source + ?Sized)) -> Result<Dataset, DataError>
 pub fn scan_mvtec(source: &(impl Source + ?Sized)) -> (Dataset, Vec<Problem>) {
     let mut samples = Vec::new();
     let mut problems = Vec::new();
-    let root = match source.list("") {
-        Ok(root) => root,
-        Err(error) => return (Dataset::default(), vec![error.into()]),
-    };
-    for class in &root.folders {
-        let listing = match source.list(class) {
-            Ok(listing) => listing,
-            Err(error) => {
-                problems.push(error.into());
-                continue;
-            }
-        };
+    for (class, listing) in class_folders(source, &mut problems) {
+        let class = &class;
         let has = |name: &str| listing.folders.iter().any(|f| f == name);
         if !has("train") && !has("test") {
             // Only a folder that looks half like a class is worth a problem;
@@ -104,17 +94,7 @@ pub fn scan_mvtec(source: &(impl Source + ?Sized)) -> (Dataset, Vec<Problem>) {
 
 /// The PNG files of a folder; a folder that cannot be listed is a problem.
 fn pngs(source: &(impl Source + ?Sized), folder: &str, problems: &mut Vec<Problem>) -> Vec<String> {
-    match source.list(folder) {
-        Ok(listing) => listing
-            .files
-            .into_iter()
-            .filter(|name| is_png(name))
-            .collect(),
-        Err(error) => {
-            problems.push(error.into());
-            Vec::new()
-        }
-    }
+    files_where(source, folder, is_png, problems)
 }
 
 fn is_png(name: &str) -> bool {
@@ -122,10 +102,6 @@ fn is_png(name: &str) -> bool {
         && name
             .get(name.len() - 4..)
             .is_some_and(|extension| extension.eq_ignore_ascii_case(".png"))
-}
-
-fn stem(name: &str) -> &str {
-    name.rsplit_once('.').map_or(name, |(stem, _)| stem)
 }
 
 #[cfg(test)]

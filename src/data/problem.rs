@@ -6,6 +6,7 @@ use std::fmt;
 use thiserror::Error;
 
 use super::decode::DecodeError;
+use super::layout::Layout;
 use super::sample::Row;
 use super::source::SourceError;
 
@@ -78,6 +79,8 @@ pub enum ProblemKind {
     NormalWithMask(String),
     #[error("a class folder without `train/good` or `test`: not MVTec AD's layout")]
     NotAClass,
+    #[error("a class folder with `defect` but no `good`: the folder layout needs `<class>/good`")]
+    NoGoodFolder,
 }
 
 impl From<SourceError> for Problem {
@@ -108,6 +111,19 @@ pub enum DataError {
     Invalid(Vec<Problem>),
     #[error("{0}")]
     Sample(Problem),
+    /// The tree holds no class of the layout it is read in (or, `None`, of
+    /// any layout).
+    #[error("{}", no_classes(*.0))]
+    NoClasses(Option<Layout>),
+}
+
+fn no_classes(layout: Option<Layout>) -> &'static str {
+    match layout {
+        None => "no classes found: not VisA's layout (no `split_csv/`), MVTec AD's (no `<class>/train` or `<class>/test`) nor a plain folder's (no `<class>/good`)",
+        Some(Layout::Visa) => "no classes found in VisA's layout: the split CSV lists no rows",
+        Some(Layout::Mvtec) => "no classes found in MVTec AD's layout: no folder holds `train` or `test`",
+        Some(Layout::Folder) => "no classes found in the folder layout: no folder holds `good`",
+    }
 }
 
 fn list(problems: &[Problem]) -> String {

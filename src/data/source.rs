@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use thiserror::Error;
 
+use super::problem::Problem;
+
 /// Why a file or folder cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -37,6 +39,54 @@ pub trait Source {
     /// The names (not paths) of the files and folders directly in `folder`;
     /// `""` is the root.
     fn list(&self, folder: &str) -> Result<Listing, SourceError>;
+}
+
+/// Each folder at the root with its listing: the classes of the layouts
+/// that are folders of folders. The root or a folder that cannot be listed
+/// is a problem.
+pub(crate) fn class_folders(
+    source: &(impl Source + ?Sized),
+    problems: &mut Vec<Problem>,
+) -> Vec<(String, Listing)> {
+    let root = match source.list("") {
+        Ok(root) => root,
+        Err(error) => {
+            problems.push(error.into());
+            return Vec::new();
+        }
+    };
+    root.folders
+        .into_iter()
+        .filter_map(|class| match source.list(&class) {
+            Ok(listing) => Some((class, listing)),
+            Err(error) => {
+                problems.push(error.into());
+                None
+            }
+        })
+        .collect()
+}
+
+/// The files of `folder` that `keep` accepts, in name order; a folder that
+/// cannot be listed is a problem.
+pub(crate) fn files_where(
+    source: &(impl Source + ?Sized),
+    folder: &str,
+    keep: impl Fn(&str) -> bool,
+    problems: &mut Vec<Problem>,
+) -> Vec<String> {
+    match source.list(folder) {
+        Ok(listing) => listing.files.into_iter().filter(|f| keep(f)).collect(),
+        Err(error) => {
+            problems.push(error.into());
+            Vec::new()
+        }
+    }
+}
+
+/// A file name without its last extension.
+pub(crate) fn stem(name: &str) -> &str {
+    name.rsplit_once('.').map_or(name, |(stem, _)| stem)
 }
 
 /// Write access to a data set's files: where the generator puts its output.

@@ -235,7 +235,7 @@ fn visa_masks_and_images_load_lazily_and_binarise() {
         };
         assert_eq!(marked, expected, "{}", sample.describe());
     }
-    let report = check_visa(&source, &limit);
+    let report = check_visa(&source, VisaSplit::OneClass, &limit);
     assert_eq!(report.problems, []);
     // 20 normals + 19 anomalies + 19 masks, each checked once; rows: 39 in
     // each of the three CSVs.
@@ -338,7 +338,11 @@ fn problems_after(breakage: impl FnOnce(&Path)) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     small_visa(dir.path());
     breakage(dir.path());
-    let report = check_visa(&DirSource::new(dir.path()), &SizeLimit::default());
+    let report = check_visa(
+        &DirSource::new(dir.path()),
+        VisaSplit::OneClass,
+        &SizeLimit::default(),
+    );
     report.problems.iter().map(ToString::to_string).collect()
 }
 
@@ -360,11 +364,19 @@ fn broken_missing_file() {
 }
 
 #[test]
-fn broken_missing_csv() {
-    let messages = problems_after(|root| {
-        std::fs::remove_file(root.join("split_csv/2cls_highshot.csv")).unwrap()
-    });
+fn broken_missing_csv_is_a_problem_only_for_its_split() {
+    let dir = tempfile::tempdir().unwrap();
+    small_visa(dir.path());
+    std::fs::remove_file(dir.path().join("split_csv/2cls_highshot.csv")).unwrap();
+    let source = DirSource::new(dir.path());
+    let limit = SizeLimit::default();
+    let report = check_visa(&source, VisaSplit::OneClass, &limit);
+    assert_eq!(report.problems, []);
+    assert_eq!(report.absent, ["split_csv/2cls_highshot.csv"]);
+    let report = check_visa(&source, VisaSplit::HighShot, &limit);
+    let messages: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
     assert_eq!(messages, ["`split_csv/2cls_highshot.csv`: no such file"]);
+    assert!(report.absent.is_empty());
 }
 
 #[test]
@@ -609,13 +621,13 @@ mod synth {
     use std::collections::BTreeMap;
     use std::path::Path;
 
-    use spotdiff::data::synth::{contact_sheet, SynthClass, SynthConfig, SynthLayout};
+    use spotdiff::data::synth::{contact_sheet, SynthClass, SynthConfig};
     use spotdiff::data::{
-        check_mvtec, check_visa, read_mvtec, read_visa, DirSource, Label, SizeLimit, Split,
+        check_mvtec, check_visa, read_mvtec, read_visa, DirSource, Label, Layout, SizeLimit, Split,
         VisaSplit,
     };
 
-    fn config(seed: u64, layout: SynthLayout) -> SynthConfig {
+    fn config(seed: u64, layout: Layout) -> SynthConfig {
         SynthConfig {
             seed,
             size: 64,
@@ -667,9 +679,9 @@ mod synth {
             tempfile::tempdir().unwrap(),
             tempfile::tempdir().unwrap(),
         );
-        generate(a.path(), config(7, SynthLayout::Visa));
-        generate(b.path(), config(7, SynthLayout::Visa));
-        generate(c.path(), config(8, SynthLayout::Visa));
+        generate(a.path(), config(7, Layout::Visa));
+        generate(b.path(), config(7, Layout::Visa));
+        generate(c.path(), config(8, Layout::Visa));
         let (a, b, c) = (hashes(a.path()), hashes(b.path()), hashes(c.path()));
         // 2 classes × (10 + 6) images, 12 masks, 3 CSVs.
         assert_eq!(a.len(), 32 + 12 + 3);
@@ -688,9 +700,12 @@ mod synth {
     #[test]
     fn synth_visa_splits_follow_the_csv_rules() {
         let dir = tempfile::tempdir().unwrap();
-        generate(dir.path(), config(1, SynthLayout::Visa));
+        generate(dir.path(), config(1, Layout::Visa));
         let source = DirSource::new(dir.path());
-        assert_eq!(check_visa(&source, &SizeLimit::default()).problems, []);
+        assert_eq!(
+            check_visa(&source, VisaSplit::OneClass, &SizeLimit::default()).problems,
+            []
+        );
         // 10 normals, 6 anomalies per class:
         // 1cls: round(9) = 9 normals train, 1 test, 6 anomalies test;
         // highshot: round(6) = 6 normals and round(3.6) = 4 anomalies train;
@@ -718,7 +733,7 @@ mod synth {
     #[test]
     fn synth_mvtec_layout_reads_back() {
         let dir = tempfile::tempdir().unwrap();
-        generate(dir.path(), config(1, SynthLayout::Mvtec));
+        generate(dir.path(), config(1, Layout::Mvtec));
         let source = DirSource::new(dir.path());
         assert_eq!(check_mvtec(&source, &SizeLimit::default()).problems, []);
         let dataset = read_mvtec(&source).unwrap();
@@ -732,7 +747,7 @@ mod synth {
     #[test]
     fn contact_sheet_has_the_grid_size() {
         let dir = tempfile::tempdir().unwrap();
-        generate(dir.path(), config(1, SynthLayout::Visa));
+        generate(dir.path(), config(1, Layout::Visa));
         let source = DirSource::new(dir.path());
         let dataset = read_visa(&source, VisaSplit::OneClass).unwrap();
         let png =

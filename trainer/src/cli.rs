@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use spotdiff::data::synth::{SynthClass, SynthLayout};
-use spotdiff::data::VisaSplit;
+use spotdiff::data::synth::SynthClass;
+use spotdiff::data::{Layout, VisaSplit};
 use spotdiff::eval::Protocol;
 use spotdiff::model::{Backbone, Precision};
 use spotdiff::pretrain::MethodKind;
@@ -107,13 +107,15 @@ pub struct ExportArgs {
     /// The class to export (it must have been fitted into DIR).
     #[arg(long)]
     pub class: String,
-    /// The VisA-layout data set whose test images set the threshold.
+    /// The data set whose test images set the threshold.
     #[arg(long, value_name = "ROOT")]
     pub data: PathBuf,
+    #[command(flatten)]
+    pub layout: LayoutArgs,
     /// The VisA split whose test images (normal and anomalous) the max-F1
-    /// threshold is chosen on.
-    #[arg(long, value_enum, default_value_t = VisaSplit::OneClass)]
-    pub threshold_split: VisaSplit,
+    /// threshold is chosen on [default: 1cls].
+    #[arg(long, value_enum)]
+    pub threshold_split: Option<VisaSplit>,
     /// The bundle's precision: f16 stores the convolution weights and
     /// Cholesky factors in half precision (about half the size), f32 is
     /// lossless.
@@ -149,15 +151,35 @@ pub enum PadimCommand {
     Fit(PadimFitArgs),
 }
 
+/// Which layout a data root has and, for the folder layout, which good
+/// images are held out for testing.
+#[derive(Debug, Args)]
+pub struct LayoutArgs {
+    /// The data set's layout: visa (split_csv/), mvtec (<class>/train,
+    /// <class>/test) or folder (<class>/good, optionally <class>/defect and
+    /// <class>/mask/<stem>.png); told from the tree when left out.
+    #[arg(long, value_enum)]
+    pub layout: Option<Layout>,
+    /// Folder layout only: the share of each class's good images held out as
+    /// test normals, above 0 and below 1; at least one image each side [default: 0.1].
+    #[arg(long, value_parser = share)]
+    pub test_share: Option<f64>,
+    /// Folder layout only: the seed choosing the held-out good images [default: 0].
+    #[arg(long)]
+    pub test_seed: Option<u64>,
+}
+
 /// The data set and split both PaDiM and the evaluation read.
 #[derive(Debug, Args)]
 pub struct DataArgs {
-    /// The VisA-layout data set's root folder.
+    /// The data set's root folder, in VisA's, MVTec AD's or the folder layout.
     #[arg(long, value_name = "ROOT")]
     pub data: PathBuf,
-    /// The VisA split; only 1cls (train on normals, test on the rest) makes sense for PaDiM.
-    #[arg(long, value_enum, default_value_t = VisaSplit::OneClass)]
-    pub split: VisaSplit,
+    #[command(flatten)]
+    pub layout: LayoutArgs,
+    /// The VisA split; only 1cls (train on normals, test on the rest) makes sense for PaDiM [default: 1cls].
+    #[arg(long, value_enum)]
+    pub split: Option<VisaSplit>,
     /// Images per forward pass, at least 1.
     #[arg(long, default_value_t = 8, value_parser = at_least::<usize>(1))]
     pub batch: usize,
@@ -299,9 +321,9 @@ pub struct SynthArgs {
     /// The classes to generate, comma-separated; all six when left out.
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub classes: Vec<SynthClass>,
-    /// The folder layout: VisA's (JPEG images, split CSVs) or MVTec AD's (PNG images).
-    #[arg(long, value_enum, default_value_t = SynthLayout::Visa)]
-    pub layout: SynthLayout,
+    /// The folder layout: VisA's (JPEG images, split CSVs), MVTec AD's or a plain folder's (PNG images, one defect each).
+    #[arg(long, value_enum, default_value_t = Layout::Visa)]
+    pub layout: Layout,
     /// The JPEG quality of VisA-layout images, 1 to 100.
     #[arg(long, default_value_t = 92, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub jpeg_quality: u8,
@@ -318,10 +340,11 @@ pub enum DataCommand {
     Check {
         /// The data set's root folder.
         root: PathBuf,
-        /// The data set's layout: visa (read through split_csv/) or mvtec;
-        /// by default visa when ROOT/split_csv exists, else mvtec.
+        #[command(flatten)]
+        layout: LayoutArgs,
+        /// The VisA split that must be there; the other split CSVs are checked when present and listed as absent otherwise [default: 1cls].
         #[arg(long, value_enum)]
-        layout: Option<SynthLayout>,
+        split: Option<VisaSplit>,
     },
 }
 
@@ -351,9 +374,11 @@ pub struct PretrainArgs {
     /// Images per step, at least 2 per device for batch norm (the last incomplete batch of an epoch is dropped) [default: 32].
     #[arg(long, value_parser = at_least::<usize>(2))]
     pub batch: Option<usize>,
-    /// The VisA-layout data set's root folder (required for a new run).
+    /// The data set's root folder, in any layout (required for a new run).
     #[arg(long, value_name = "ROOT", required_unless_present = "resume")]
     pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub layout: LayoutArgs,
     /// The VisA split whose training normals are used [default: 1cls].
     #[arg(long, value_enum)]
     pub split: Option<VisaSplit>,
@@ -415,6 +440,16 @@ fn at_least<T: TryFrom<u64>>(
             return Err(format!("{value} is below the minimum of {minimum}"));
         }
         T::try_from(value).map_err(|_| format!("{value} is too large"))
+    }
+}
+
+/// A finite number above 0 and below 1 (`--test-share`).
+fn share(text: &str) -> Result<f64, String> {
+    let value = finite_number(text)?;
+    if value > 0.0 && value < 1.0 {
+        Ok(value)
+    } else {
+        Err(format!("{value} is not above 0 and below 1"))
     }
 }
 

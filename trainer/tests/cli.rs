@@ -291,7 +291,7 @@ fn synth_refuses_to_overwrite_and_bad_flags() {
     let out = dir.join("new");
     let output = spotdiff(&["synth", "--out", out.to_str().unwrap(), "--layout", "coco"]);
     assert_fails_with(&output, "invalid value 'coco' for '--layout <LAYOUT>'");
-    assert_fails_with(&output, "[possible values: visa, mvtec]");
+    assert_fails_with(&output, "[possible values: visa, mvtec, folder]");
     let output = spotdiff(&[
         "synth",
         "--out",
@@ -358,20 +358,7 @@ fn data_check_reports_every_problem_and_fails() {
 
 /// A tiny one-class data set for the PaDiM and evaluation tests.
 fn tiny_set(root: &Path) {
-    let output = spotdiff(&[
-        "synth",
-        "--out",
-        root.to_str().unwrap(),
-        "--size",
-        "64",
-        "--normals",
-        "6",
-        "--anomalies",
-        "3",
-        "--classes",
-        "cashew",
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    tiny_set_in(root, "visa");
 }
 
 fn padim_fit(root: &Path, out: &Path, class: &str) -> Output {
@@ -770,7 +757,19 @@ fn bundle_header(path: &Path) -> serde_json::Value {
 }
 
 fn export(stats: &Path, class: &str, root: &Path, precision: &str, out: &Path) -> Output {
-    spotdiff(&[
+    export_with(stats, class, root, precision, out, &[])
+}
+
+/// `export` with more flags.
+fn export_with(
+    stats: &Path,
+    class: &str,
+    root: &Path,
+    precision: &str,
+    out: &Path,
+    extra: &[&str],
+) -> Output {
+    let mut args = vec![
         "export",
         "--stats",
         stats.to_str().unwrap(),
@@ -782,7 +781,9 @@ fn export(stats: &Path, class: &str, root: &Path, precision: &str, out: &Path) -
         precision,
         "--out",
         out.to_str().unwrap(),
-    ])
+    ];
+    args.extend_from_slice(extra);
+    spotdiff(&args)
 }
 
 fn read_json(path: &Path) -> serde_json::Value {
@@ -1589,6 +1590,372 @@ fn a_closed_stdout_neither_fails_the_command_nor_loses_a_file() {
         "scatter.svg",
     ] {
         assert!(report.join(file).is_file(), "{file} is missing");
+    }
+}
+
+/// Copies a folder tree, files and folders alike.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// The files of a folder, relative to `root`, in name order.
+fn files_in(root: &Path, folder: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join(folder))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| format!("{folder}/{name}"))
+        .collect()
+}
+
+/// Fits `root` into `stats` with the tiny set's settings, then evaluates,
+/// exports and scores the class `cashew`; returns details.json and the
+/// bundle's scores of `images` (relative to `root`).
+fn fit_eval_export_score(
+    root: &Path,
+    out: &Path,
+    layout_flags: &[&str],
+    images: &[String],
+) -> (serde_json::Value, Vec<f64>) {
+    let stats = out.join("stats");
+    let mut fit = vec![
+        "padim",
+        "fit",
+        "--data",
+        root.to_str().unwrap(),
+        "--all",
+        "--out",
+        stats.to_str().unwrap(),
+        "--width",
+        "0.125",
+        "--size",
+        "64",
+        "--seed",
+        "3",
+    ];
+    fit.extend_from_slice(layout_flags);
+    let output = spotdiff(&fit);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = out.join("report");
+    let mut eval = eval_args(root, &stats, &report).to_vec();
+    eval.extend(["--bootstrap", "0"]);
+    eval.extend_from_slice(layout_flags);
+    let output = spotdiff(&eval);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let bundle = out.join("cashew.spotdiff");
+    let output = export_with(&stats, "cashew", root, "f32", &bundle, layout_flags);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // One run per image: MVTec AD and the folder layout repeat file names
+    // across folders, and `score` names each overlay after its file.
+    let scores = images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| {
+            let scored = out.join(format!("scored/{i}"));
+            let output = spotdiff(&[
+                "score",
+                "--bundle",
+                bundle.to_str().unwrap(),
+                root.join(image).to_str().unwrap(),
+                "--out",
+                scored.to_str().unwrap(),
+            ]);
+            assert!(output.status.success(), "{}", stderr(&output));
+            read_json(&scored.join("scores.json"))["images"][0]["score"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    let mut details = read_json(&report.join("details.json"));
+    details["bundle_threshold"] = bundle_header(&bundle)["threshold"].clone();
+    (details, scores)
+}
+
+/// A VisA copy of `root`: the same files with `split_csv/1cls.csv` listing
+/// them, rows as (image, anomaly mask or None, train).
+fn visa_copy(root: &Path, copy: &Path, rows: &[(String, Option<String>, bool)]) {
+    copy_tree(root, copy);
+    std::fs::create_dir_all(copy.join("split_csv")).unwrap();
+    let mut csv = String::from("object,split,label,image,mask\n");
+    for (image, mask, train) in rows {
+        let split = if *train { "train" } else { "test" };
+        let label = if mask.is_some() { "anomaly" } else { "normal" };
+        let mask = mask.as_deref().unwrap_or("");
+        csv.push_str(&format!("cashew,{split},{label},{image},{mask}\n"));
+    }
+    std::fs::write(copy.join("split_csv/1cls.csv"), csv).unwrap();
+}
+
+/// The same images give the same numbers through every layout: the tree
+/// read in its own layout, and the same files listed by a split CSV and
+/// read as VisA.
+#[track_caller]
+fn assert_same_as_visa(
+    dir: &Path,
+    root: &Path,
+    layout_flags: &[&str],
+    rows: &[(String, Option<String>, bool)],
+) {
+    let tests: Vec<String> = rows
+        .iter()
+        .filter(|(_, _, train)| !train)
+        .map(|(image, _, _)| image.clone())
+        .collect();
+    let (own, own_scores) = fit_eval_export_score(root, &dir.join("own"), layout_flags, &tests);
+    let copy = dir.join("visa");
+    visa_copy(root, &copy, rows);
+    let (visa, visa_scores) = fit_eval_export_score(&copy, &dir.join("as_visa"), &[], &tests);
+    // The same test images in the same order, with the same scores, metrics
+    // and bundle threshold.
+    let files = |details: &serde_json::Value| -> Vec<String> {
+        details["classes"][0]["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|image| image["file"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(files(&own), tests);
+    assert_eq!(own["classes"], visa["classes"]);
+    assert_eq!(own["mean"], visa["mean"]);
+    assert_eq!(own["bundle_threshold"], visa["bundle_threshold"]);
+    assert_eq!(own_scores, visa_scores);
+    // And the bundle scores as `eval` did, to f32 rounding.
+    for (image, score) in own["classes"][0]["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&own_scores)
+    {
+        let evaluated = image["score"].as_f64().unwrap();
+        assert!(
+            (score - evaluated).abs() <= 1e-5 * evaluated,
+            "{score} vs {evaluated}"
+        );
+    }
+}
+
+/// The synthetic tiny set in `layout`: one class, 6 normals, 3 anomalies.
+fn tiny_set_in(root: &Path, layout: &str) {
+    let output = spotdiff(&[
+        "synth",
+        "--out",
+        root.to_str().unwrap(),
+        "--size",
+        "64",
+        "--normals",
+        "6",
+        "--anomalies",
+        "3",
+        "--classes",
+        "cashew",
+        "--layout",
+        layout,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn issue_16_mvtec_goes_through_every_command_as_its_visa_copy() {
+    let dir = temp_dir("layout_mvtec");
+    let root = dir.join("mvtec");
+    tiny_set_in(&root, "mvtec");
+    // MVTec AD by its folders: train/good trains; test/<defect> (good
+    // among them) tests, in path order; masks in ground_truth.
+    let mut rows: Vec<(String, Option<String>, bool)> = files_in(&root, "cashew/train/good")
+        .into_iter()
+        .map(|image| (image, None, true))
+        .collect();
+    let mut defects: Vec<String> = std::fs::read_dir(root.join("cashew/test"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    defects.sort();
+    for defect in defects {
+        for image in files_in(&root, &format!("cashew/test/{defect}")) {
+            let stem = image.rsplit('/').next().unwrap().trim_end_matches(".png");
+            let mask =
+                (defect != "good").then(|| format!("cashew/ground_truth/{defect}/{stem}_mask.png"));
+            rows.push((image, mask, false));
+        }
+    }
+    // round(0.9·6) = 5 training normals; 1 test normal and 3 anomalies.
+    assert_eq!(rows.iter().filter(|r| r.2).count(), 5);
+    assert_eq!(rows.len(), 9);
+    assert_same_as_visa(&dir, &root, &[], &rows);
+}
+
+#[test]
+fn issue_16_a_plain_folder_goes_through_every_command_as_its_visa_copy() {
+    let dir = temp_dir("layout_folder");
+    let root = dir.join("folder");
+    tiny_set_in(&root, "folder");
+    let flags = ["--test-share", "0.5", "--test-seed", "4"];
+    // Which good images the folder layout holds out is drawn from the seed,
+    // so they are read from a first run's report; their number is checked
+    // by hand: round(0.5·6) = 3, beside the 3 defects.
+    let probe = dir.join("probe");
+    let (details, _) = fit_eval_export_score(&root, &probe, &flags, &[]);
+    let tested: Vec<String> = details["classes"][0]["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|image| image["file"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(tested.len(), 6);
+    let good = files_in(&root, "cashew/good");
+    let held_out: Vec<&String> = good.iter().filter(|g| tested.contains(g)).collect();
+    assert_eq!(held_out.len(), 3);
+    // The manifest records the reader, so a fit can be repeated.
+    assert_eq!(
+        read_json(&probe.join("stats/manifest.json"))["split"],
+        "folder test-share=0.5 test-seed=4"
+    );
+
+    let mut rows: Vec<(String, Option<String>, bool)> = good
+        .iter()
+        .map(|image| (image.clone(), None, !held_out.contains(&image)))
+        .collect();
+    // The folder reader's order: good images in name order (the training
+    // ones listed first here), then the defects.
+    rows.sort_by_key(|(_, _, train)| !train);
+    for image in files_in(&root, "cashew/defect") {
+        let mask = image.replace("/defect/", "/mask/");
+        rows.push((image, Some(mask), false));
+    }
+    assert_same_as_visa(&dir, &root, &flags, &rows);
+}
+
+#[test]
+fn issue_16_a_visa_tree_with_only_1cls_fits_and_evaluates() {
+    let dir = temp_dir("layout_1cls_only");
+    let root = dir.join("set");
+    tiny_set(&root);
+    for csv in ["2cls_highshot", "2cls_fewshot"] {
+        std::fs::remove_file(root.join(format!("split_csv/{csv}.csv"))).unwrap();
+    }
+    let root_arg = root.to_str().unwrap();
+    let output = spotdiff(&["data", "check", root_arg]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains(
+            "no problems\n  absent, not checked: split_csv/2cls_highshot.csv, split_csv/2cls_fewshot.csv"
+        ),
+        "{}",
+        stdout(&output)
+    );
+    let output = spotdiff(&["data", "check", root_arg, "--split", "2cls_highshot"]);
+    assert_eq!(output.status.code(), Some(1));
+    let report = stdout(&output);
+    assert!(
+        report.contains("1 problem\n  absent, not checked: split_csv/2cls_fewshot.csv\n  `split_csv/2cls_highshot.csv`: no such file"),
+        "{report}"
+    );
+
+    let stats = dir.join("stats");
+    let output = padim_fit(&root, &stats, "cashew");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = dir.join("report");
+    let output = spotdiff(&eval_args(&root, &stats, &report));
+    assert!(output.status.success(), "{}", stderr(&output));
+    // 1cls: round(0.9·6) = 5 normals train; 1 normal and 3 anomalies test.
+    let images = &read_json(&report.join("details.json"))["classes"][0]["images"];
+    assert_eq!(images.as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn issue_16_data_check_refuses_trees_without_classes() {
+    let dir = temp_dir("layout_no_classes");
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(empty.join("photos")).unwrap();
+    std::fs::write(empty.join("photos/a.png"), b"").unwrap();
+    let output = spotdiff(&["data", "check", empty.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_fails_with(
+        &output,
+        &format!(
+            "error: {}: no classes found: not VisA's layout (no `split_csv/`), MVTec AD's (no `<class>/train` or `<class>/test`) nor a plain folder's (no `<class>/good`)",
+            empty.display()
+        ),
+    );
+    assert_eq!(stdout(&output), "");
+
+    let visa = dir.join("visa");
+    tiny_set(&visa);
+    let visa_arg = visa.to_str().unwrap();
+    let output = spotdiff(&["data", "check", visa_arg, "--layout", "mvtec"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_fails_with(
+        &output,
+        &format!(
+            "error: {}: no classes found in MVTec AD's layout: no folder holds `train` or `test`",
+            visa.display()
+        ),
+    );
+    let output = spotdiff(&["data", "check", visa_arg, "--layout", "folder"]);
+    assert_fails_with(
+        &output,
+        "no classes found in the folder layout: no folder holds `good`",
+    );
+    // The commands refuse it the same way.
+    let output = spotdiff(&[
+        "padim",
+        "fit",
+        "--data",
+        visa_arg,
+        "--layout",
+        "mvtec",
+        "--all",
+        "--out",
+        dir.join("stats").to_str().unwrap(),
+    ]);
+    assert_fails_with(
+        &output,
+        "no classes found in MVTec AD's layout: no folder holds `train` or `test`",
+    );
+    // A flag of another layout is refused, not ignored.
+    let output = spotdiff(&["data", "check", visa_arg, "--test-share", "0.2"]);
+    assert_fails_with(
+        &output,
+        &format!(
+            "error: --test-share does not apply to {}, read in VisA's layout: it applies to the folder layout only",
+            visa.display()
+        ),
+    );
+    let mvtec = dir.join("mvtec");
+    tiny_set_in(&mvtec, "mvtec");
+    let output = spotdiff(&[
+        "data",
+        "check",
+        mvtec.to_str().unwrap(),
+        "--split",
+        "2cls_fewshot",
+    ]);
+    assert_fails_with(
+        &output,
+        &format!(
+            "error: --split does not apply to {}, read in MVTec AD's layout: it applies to the visa layout only",
+            mvtec.display()
+        ),
+    );
+    for share in ["0", "1", "nan"] {
+        let output = spotdiff(&["data", "check", visa_arg, "--test-share", share]);
+        assert_fails_with(
+            &output,
+            &format!("invalid value '{share}' for '--test-share <TEST_SHARE>'"),
+        );
     }
 }
 

@@ -1,4 +1,4 @@
-//! The procedural VisA-layout data set (SPEC "Data", issue 3): six object
+//! The procedural defect data set (SPEC "Data", issue 3): six object
 //! classes, two of each of VisA's kinds, with the variation a production line
 //! has and defects of seven kinds at several sizes and contrasts, with exact
 //! masks.
@@ -16,6 +16,14 @@
 //! For the MVTec AD layout: `<class>/train/good/NNN.png` (the 1cls training
 //! normals), `<class>/test/good/NNN.png`, `<class>/test/<defect>/NNN.png` and
 //! `<class>/ground_truth/<defect>/NNN_mask.png` (0/255), one defect per image.
+//! For the folder layout the same PNG files, named by their number:
+//! `<class>/good/NNN.png` (every normal; the reader holds out its own test
+//! share), `<class>/defect/NNN.png` and `<class>/mask/NNN.png` (0/255).
+//!
+//! The layouts do not hold the same images: VisA's are JPEGs (as VisA's are)
+//! and a fifth of its anomalies carry two defects, while MVTec AD's name one
+//! defect per image by its folder, so both PNG layouts render one defect per
+//! anomaly. The MVTec AD and folder layouts hold byte-identical images.
 //!
 //! **Determinism.** Every image draws from its own ChaCha8 stream, keyed by
 //! the seed, its class and its number, and only integer and IEEE-exact float
@@ -38,21 +46,12 @@ pub use contact::contact_sheet;
 pub use defect::{Defect, DefectKind, MASK_THRESHOLD};
 pub use scene::{ObjectKind, SynthClass};
 
+use super::folder::{FOLDER_DEFECT, FOLDER_GOOD, FOLDER_MASK};
+use super::layout::Layout;
 use super::source::{Sink, SourceError};
 use super::visa::{VisaSplit, VISA_HEADER};
 use super::DataError;
 use crate::rng::Rng;
-
-/// Which folder layout to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-pub enum SynthLayout {
-    #[cfg_attr(feature = "clap", value(name = "visa"))]
-    Visa,
-    #[cfg_attr(feature = "clap", value(name = "mvtec"))]
-    Mvtec,
-}
 
 /// Unchecked generator settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,8 +64,8 @@ pub struct SynthConfig {
     /// Defective images per class.
     pub anomalies: u32,
     pub classes: Vec<SynthClass>,
-    pub layout: SynthLayout,
-    /// JPEG quality of VisA-layout images (MVTec-layout images are PNG).
+    pub layout: Layout,
+    /// JPEG quality of VisA-layout images (the other layouts' are PNG).
     pub jpeg_quality: u8,
 }
 
@@ -80,7 +79,7 @@ impl Default for SynthConfig {
             normals: 200,
             anomalies: 60,
             classes: SynthClass::ALL.to_vec(),
-            layout: SynthLayout::Visa,
+            layout: Layout::Visa,
             jpeg_quality: 92,
         }
     }
@@ -172,8 +171,9 @@ impl Synth {
     /// Writes the whole data set into `sink`.
     pub fn generate(&self, sink: &mut (impl Sink + ?Sized)) -> Result<SynthSummary, SynthError> {
         match self.config.layout {
-            SynthLayout::Visa => self.write_visa(sink),
-            SynthLayout::Mvtec => self.write_mvtec(sink),
+            Layout::Visa => self.write_visa(sink),
+            Layout::Mvtec => self.write_mvtec(sink),
+            Layout::Folder => self.write_folder(sink),
         }
     }
 
@@ -288,38 +288,71 @@ impl Synth {
     }
 
     fn write_mvtec(&self, sink: &mut (impl Sink + ?Sized)) -> Result<SynthSummary, SynthError> {
-        let (n, m) = (self.config.normals, self.config.anomalies);
-        let train = share(n, 9);
-        let mut summary = SynthSummary::default();
-        for &class in &self.config.classes {
-            let name = class.name();
-            for i in 0..n {
-                let path = if i < train {
+        let train = share(self.config.normals, 9);
+        let mut numbers: BTreeMap<(String, DefectKind), u32> = BTreeMap::new();
+        self.write_pngs(
+            sink,
+            |name, i| {
+                if i < train {
                     format!("{name}/train/good/{i:03}.png")
                 } else {
                     format!("{name}/test/good/{:03}.png", i - train)
-                };
+                }
+            },
+            |name, _, kind| {
+                let number = numbers.entry((name.to_string(), kind)).or_default();
+                let paths = (
+                    format!("{name}/test/{}/{number:03}.png", kind.name()),
+                    format!("{name}/ground_truth/{}/{number:03}_mask.png", kind.name()),
+                );
+                *number += 1;
+                paths
+            },
+        )
+    }
+
+    /// The folder layout: every normal in `good`, every anomaly in `defect`
+    /// with its mask in `mask`, numbered as drawn.
+    fn write_folder(&self, sink: &mut (impl Sink + ?Sized)) -> Result<SynthSummary, SynthError> {
+        self.write_pngs(
+            sink,
+            |name, i| format!("{name}/{FOLDER_GOOD}/{i:03}.png"),
+            |name, j, _| {
+                (
+                    format!("{name}/{FOLDER_DEFECT}/{j:03}.png"),
+                    format!("{name}/{FOLDER_MASK}/{j:03}.png"),
+                )
+            },
+        )
+    }
+
+    /// The PNG layouts (MVTec AD's and the folder's): the same images, one
+    /// defect per anomaly with a 0/255 mask, under the paths `normal` gives
+    /// (class, number) and `anomaly` gives (class, number, defect) as image
+    /// and mask.
+    fn write_pngs(
+        &self,
+        sink: &mut (impl Sink + ?Sized),
+        normal: impl Fn(&str, u32) -> String,
+        mut anomaly: impl FnMut(&str, u32, DefectKind) -> (String, String),
+    ) -> Result<SynthSummary, SynthError> {
+        let size = self.config.size;
+        let mut summary = SynthSummary::default();
+        for &class in &self.config.classes {
+            let name = class.name();
+            for i in 0..self.config.normals {
+                let path = normal(name, i);
                 let rendered = self.render(class, i, false, false);
-                sink.write(&path, &png(&path, &rendered.rgb, self.config.size, true)?)?;
+                sink.write(&path, &png(&path, &rendered.rgb, size, true)?)?;
                 summary.images += 1;
                 summary.files += 1;
             }
-            let mut numbers: BTreeMap<DefectKind, u32> = BTreeMap::new();
-            for j in 0..m {
+            for j in 0..self.config.anomalies {
                 let rendered = self.render(class, j, true, false);
                 let kind = rendered.defects[0].kind;
-                let number = numbers.entry(kind).or_default();
-                let image = format!("{name}/test/{}/{number:03}.png", kind.name());
-                let mask = format!("{name}/ground_truth/{}/{number:03}_mask.png", kind.name());
-                *number += 1;
-                sink.write(&image, &png(&image, &rendered.rgb, self.config.size, true)?)?;
-                let binary: Vec<u8> = rendered
-                    .mask
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|&id| if id == 0 { 0 } else { 255 })
-                    .collect();
-                sink.write(&mask, &png(&mask, &binary, self.config.size, false)?)?;
+                let (image, mask) = anomaly(name, j, kind);
+                sink.write(&image, &png(&image, &rendered.rgb, size, true)?)?;
+                sink.write(&mask, &png(&mask, &binary(rendered.mask), size, false)?)?;
                 summary.images += 1;
                 summary.files += 2;
                 *summary.defects.entry(kind).or_default() += 1;
@@ -336,6 +369,14 @@ impl Synth {
 /// round(n · tenths / 10), kept within 1..n−1 so both sides get some.
 fn share(n: u32, tenths: u32) -> u32 {
     ((n * tenths + 5) / 10).clamp(1, n - 1)
+}
+
+/// A defect-id mask as MVTec AD's: 255 on the defect, 0 elsewhere.
+fn binary(ids: Option<Vec<u8>>) -> Vec<u8> {
+    ids.unwrap_or_default()
+        .iter()
+        .map(|&id| if id == 0 { 0 } else { 255 })
+        .collect()
 }
 
 fn row(object: &str, train: bool, label: &str, image: &str, mask: &str) -> String {
@@ -369,7 +410,7 @@ mod tests {
     use super::*;
     use crate::data::{check_visa, decode_mask, MemorySource, SizeLimit, Source};
 
-    fn small(layout: SynthLayout) -> SynthConfig {
+    fn small(layout: Layout) -> SynthConfig {
         SynthConfig {
             seed: 3,
             size: 64,
@@ -411,7 +452,7 @@ mod tests {
     #[test]
     fn a_small_visa_set_is_complete_and_clean() {
         let mut sink = MemorySource::new();
-        let summary = small(SynthLayout::Visa)
+        let summary = small(Layout::Visa)
             .check()
             .unwrap()
             .generate(&mut sink)
@@ -422,7 +463,7 @@ mod tests {
         assert_eq!(summary.files, 16 + 8 + 3);
         assert_eq!(sink.paths().count(), 27);
         assert!(summary.defects.values().sum::<usize>() >= 8);
-        let report = check_visa(&sink, &SizeLimit::default());
+        let report = check_visa(&sink, VisaSplit::OneClass, &SizeLimit::default());
         assert_eq!(report.problems, []);
         // Mask ids are defect kinds, 1..=7.
         let mask = sink.read("capsules/Data/Masks/Anomaly/000.png").unwrap();
@@ -434,7 +475,7 @@ mod tests {
     #[test]
     fn a_small_mvtec_set_groups_anomalies_by_defect() {
         let mut sink = MemorySource::new();
-        let summary = small(SynthLayout::Mvtec)
+        let summary = small(Layout::Mvtec)
             .check()
             .unwrap()
             .generate(&mut sink)
@@ -446,5 +487,48 @@ mod tests {
         // round(4·0.9) = 4 → capped at 3 training normals, 1 test normal.
         assert_eq!(sink.list("capsules/train/good").unwrap().files.len(), 3);
         assert_eq!(sink.list("capsules/test/good").unwrap().files.len(), 1);
+    }
+
+    #[test]
+    fn the_folder_layout_holds_the_mvtec_layouts_files_renamed() {
+        let generate = |layout| {
+            let mut sink = MemorySource::new();
+            small(layout).check().unwrap().generate(&mut sink).unwrap();
+            sink
+        };
+        let (mvtec, folder) = (generate(Layout::Mvtec), generate(Layout::Folder));
+        assert_eq!(
+            crate::data::check_folder(&folder, &SizeLimit::default()).problems,
+            []
+        );
+        // Both write 2 classes × (4 normals + 4 anomalies + 4 masks).
+        assert_eq!(folder.paths().count(), 24);
+        assert_eq!(mvtec.paths().count(), 24);
+        // MVTec's normals are numbered 000..002 in train/good and 000 in
+        // test/good (normal 3); its anomalies by their defect's folder, in
+        // the order drawn, so they are matched by content.
+        for class in ["capsules", "pcb_blue"] {
+            for (normal, mvtec_path) in [
+                (0, "train/good/000.png"),
+                (1, "train/good/001.png"),
+                (2, "train/good/002.png"),
+                (3, "test/good/000.png"),
+            ] {
+                assert_eq!(
+                    folder.read(&format!("{class}/good/{normal:03}.png")),
+                    mvtec.read(&format!("{class}/{mvtec_path}"))
+                );
+            }
+            let mvtec_anomalies: Vec<Vec<u8>> = mvtec
+                .paths()
+                .filter(|p| p.starts_with(&format!("{class}/test/")) && !p.contains("/good/"))
+                .map(|p| mvtec.read(p).unwrap())
+                .collect();
+            assert_eq!(mvtec_anomalies.len(), 4);
+            for j in 0..4 {
+                let image = folder.read(&format!("{class}/defect/{j:03}.png")).unwrap();
+                assert!(mvtec_anomalies.contains(&image), "{class} anomaly {j}");
+            }
+        }
     }
 }

@@ -2,25 +2,17 @@
 
 use std::path::Path;
 
-use spotdiff::data::synth::SynthLayout;
-use spotdiff::data::{check_mvtec, check_visa, DirSource, SizeLimit};
+use spotdiff::data::{DirSource, SizeLimit, VisaSplit};
 
-use crate::dataset::resolve_layout;
+use crate::cli::LayoutArgs;
+use crate::dataset::resolve_reader;
 use crate::output::say;
 
-pub fn check(root: &Path, layout: Option<SynthLayout>) -> anyhow::Result<()> {
-    if !root.is_dir() {
-        anyhow::bail!(
-            "{} is not a folder: give the data set's root folder",
-            root.display()
-        );
-    }
-    let source = DirSource::new(root);
-    let limit = SizeLimit::default();
-    let report = match resolve_layout(root, layout) {
-        SynthLayout::Visa => check_visa(&source, &limit),
-        SynthLayout::Mvtec => check_mvtec(&source, &limit),
-    };
+pub fn check(root: &Path, layout: &LayoutArgs, split: Option<VisaSplit>) -> anyhow::Result<()> {
+    let reader = resolve_reader(root, layout, split, "--split")?;
+    let report = reader
+        .check(&DirSource::new(root), &SizeLimit::default())
+        .map_err(|error| anyhow::anyhow!("{}: {error}", root.display()))?;
     say!("{}: {report}", root.display());
     if report.is_ok() {
         Ok(())

@@ -22,7 +22,7 @@ use spotdiff::report::{
 };
 
 use crate::cli::{Baseline, EvalArgs};
-use crate::dataset::{open_checked_visa, CheckedVisa};
+use crate::dataset::{open_data, CheckedData};
 use crate::output::{image_bar, say, write_atomically};
 use crate::stats_folder::{read_stats, stats_path, StatsFolder};
 
@@ -102,7 +102,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         detectors.push(Detector::Pixel { preprocess });
     }
 
-    let data = open_checked_visa(&args.data.data, args.data.split)?;
+    let data = open_data(&args.data)?;
     let classes = match (&args.class, fitted_classes) {
         (Some(class), _) => data.classes(Some(class))?,
         (None, Some(fitted)) => {
@@ -440,7 +440,7 @@ fn seed_summaries(
 /// training normals first.
 fn evaluate(
     detector: &Detector,
-    data: &CheckedVisa,
+    data: &CheckedData,
     class: &str,
     args: &EvalArgs,
     bootstrap: Option<Bootstrap>,
@@ -534,7 +534,7 @@ fn write_maps(
 /// every detector scores the same input size.
 fn write_panels(
     out: &Path,
-    data: &CheckedVisa,
+    data: &CheckedData,
     class: &str,
     detectors: &[Detector],
     maps: &[Vec<ScoreMap>],

@@ -12,7 +12,7 @@ use spotdiff::data::Split;
 use spotdiff::eval::{ClassImages, EvalError};
 
 use crate::cli::ExportArgs;
-use crate::dataset::open_checked_visa;
+use crate::dataset::{open_checked, resolve_reader};
 use crate::output::{image_bar, say, write_atomically};
 use crate::stats_folder::{read_stats, StatsFolder};
 
@@ -34,7 +34,13 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let config = manifest.backbone.config(manifest.width);
     // Refuse a malformed bundle list before any work, not after the bundle is written.
     let list = BundleList::locate(&args.out, args.index.as_deref())?;
-    let data = open_checked_visa(&args.data, args.threshold_split)?;
+    let reader = resolve_reader(
+        &args.data,
+        &args.layout,
+        args.threshold_split,
+        "--threshold-split",
+    )?;
+    let data = open_checked(&args.data, reader)?;
     data.classes(Some(class))?;
     let tests = data.samples(class, Split::Test);
     if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -53,13 +59,13 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let threshold = Threshold::max_f1(
         &detector,
         &ClassImages::new(&tests, &data.source, 1),
-        &format!("the {} split", args.threshold_split),
+        &format!("the {} split", data.reader),
         &mut |done| bar.inc(done as u64),
     )
     .map_err(|error| match error {
         EvalError::Metrics(_) => anyhow::Error::new(error).context(format!(
             "cannot choose a threshold on class `{class}` of the {} split: it needs normal and anomalous test images",
-            args.threshold_split
+            data.reader
         )),
         other => other.into(),
     })?;

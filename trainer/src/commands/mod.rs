@@ -19,7 +19,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Toy { json, plot } => toy::run(json, plot.as_deref()),
         Command::Backends => backends::run(),
         Command::Synth(args) => synth::run(&args),
-        Command::Data(DataCommand::Check { root, layout }) => data::check(&root, layout),
+        Command::Data(DataCommand::Check {
+            root,
+            layout,
+            split,
+        }) => data::check(&root, &layout, split),
         // The networks' forward passes on flex: on a thread of the kernels'
         // pool, so each convolution's parallel section starts where the
         // command already is (`on_compute_thread`).

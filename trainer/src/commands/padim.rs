@@ -11,7 +11,7 @@ use spotdiff::model::Backbone;
 use spotdiff::padim::PadimConfig;
 
 use crate::cli::PadimFitArgs;
-use crate::dataset::open_checked_visa;
+use crate::dataset::open_data;
 use crate::output::{image_bar, say, write_atomically};
 use crate::stats_folder::{
     stats_path, Manifest, StatsFolder, BACKBONE_FILE, MANIFEST, MANIFEST_VERSION,
@@ -41,7 +41,7 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
         preprocess.resize = resize;
     }
     let preprocess = preprocess.check()?;
-    let data = open_checked_visa(&args.data.data, args.data.split)?;
+    let data = open_data(&args.data)?;
     let classes = data.classes(args.class.as_deref())?;
     let padim = match args.d {
         Some(d) => PadimConfig::new(d),
@@ -74,7 +74,7 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
         backbone_file: BACKBONE_FILE.to_string(),
         preprocess: *preprocess.config(),
         padim,
-        split: data.split.to_string(),
+        split: data.reader.to_string(),
         classes: Vec::new(),
     };
     // Fitting into a folder that holds other classes adds to them, on the
@@ -123,7 +123,7 @@ pub fn fit(args: &PadimFitArgs) -> anyhow::Result<()> {
         if normals.is_empty() {
             anyhow::bail!(
                 "class `{class}` has no normal training images in the {} split",
-                data.split
+                data.reader
             );
         }
         let bar = image_bar(normals.len(), format!("fit {class}"));

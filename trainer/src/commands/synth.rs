@@ -2,11 +2,12 @@ use std::path::Path;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use spotdiff::data::synth::{contact_sheet, SynthClass, SynthConfig, SynthLayout};
-use spotdiff::data::{read_mvtec, read_visa, DirSource, Sink, SizeLimit, SourceError, VisaSplit};
+use spotdiff::data::synth::{contact_sheet, SynthClass, SynthConfig};
+use spotdiff::data::{
+    DirSource, FolderSplit, Layout, Reader, Sink, SizeLimit, SourceError, VisaSplit,
+};
 
 use crate::cli::SynthArgs;
-use crate::dataset::resolve_layout;
 use crate::output::{say, write_atomically};
 
 /// Tiles per contact-sheet row, rows (one of normals, the rest anomalies), tile side.
@@ -49,7 +50,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
 
     // Images, one mask per anomaly, and the three split CSVs (VisA only).
     let per_class = u64::from(args.normals) + 2 * u64::from(args.anomalies);
-    let csvs = if layout == SynthLayout::Visa { 3 } else { 0 };
+    let csvs = if layout == Layout::Visa { 3 } else { 0 };
     let bar = ProgressBar::new(per_class * config.classes.len() as u64 + csvs);
     bar.set_style(
         ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} files, {per_sec}, ETA {eta}")
@@ -103,10 +104,15 @@ fn refuse_non_empty(dir: &Path) -> anyhow::Result<()> {
 
 fn write_contact_sheets(root: &Path, config: &SynthConfig) -> anyhow::Result<()> {
     let source = DirSource::new(root);
-    let dataset = match resolve_layout(root, None) {
-        SynthLayout::Visa => read_visa(&source, VisaSplit::OneClass)?,
-        SynthLayout::Mvtec => read_mvtec(&source)?,
+    let reader = match config.layout {
+        Layout::Visa => Reader::Visa(VisaSplit::OneClass),
+        Layout::Mvtec => Reader::Mvtec,
+        Layout::Folder => Reader::Folder(FolderSplit {
+            test_share: FolderSplit::DEFAULT_TEST_SHARE,
+            seed: 0,
+        }),
     };
+    let dataset = reader.read(&source)?;
     let folder = root.join("contact_sheets");
     std::fs::create_dir_all(&folder)
         .with_context(|| format!("cannot create {}", folder.display()))?;

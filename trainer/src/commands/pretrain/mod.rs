@@ -22,7 +22,7 @@ use burn::backend::{Autodiff, Flex};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, BackendTypes};
 use serde::{Deserialize, Serialize};
-use spotdiff::data::{Label, Split, VisaSplit};
+use spotdiff::data::{Label, Reader, Split};
 use spotdiff::kernels::on_compute_thread;
 use spotdiff::model::Backbone;
 use spotdiff::pretrain::{
@@ -37,7 +37,7 @@ use self::progress::Progress;
 use self::stop::{halt_for_tests, Halt, Stop};
 use crate::backend::BackendKind;
 use crate::cli::PretrainArgs;
-use crate::dataset::open_checked_visa;
+use crate::dataset::{open_checked, resolve_reader};
 use crate::output::{differing_leaves, read_versioned_json, say, write_atomically, Versioned};
 use crate::stats_folder::BACKBONE_FILE;
 
@@ -200,7 +200,7 @@ struct Choices {
     base_lr: f64,
     seed: u64,
     data: PathBuf,
-    split: VisaSplit,
+    reader: Reader,
     backend: BackendKind,
     devices: usize,
     moco_queue: usize,
@@ -210,6 +210,8 @@ impl Choices {
     /// A new run's: each flag given, or the default its help names.
     fn new_run(args: &PretrainArgs) -> anyhow::Result<Self> {
         let method = args.method.unwrap_or(MethodKind::SimSiam);
+        let data = args.data.clone().context("a new run needs --data ROOT")?;
+        let reader = resolve_reader(&data, &args.layout, args.split, "--split")?;
         Ok(Choices {
             method,
             spd_weight: args.spd_weight.unwrap_or(0.1),
@@ -220,8 +222,8 @@ impl Choices {
             batch: args.batch.unwrap_or(32),
             base_lr: args.lr.unwrap_or(method.base_learning_rate()),
             seed: args.seed.unwrap_or(0),
-            data: args.data.clone().context("a new run needs --data ROOT")?,
-            split: args.split.unwrap_or(VisaSplit::OneClass),
+            data,
+            reader,
             backend: args.backend.unwrap_or(BackendKind::Flex),
             devices: args.devices.unwrap_or(1),
             moco_queue: args.moco_queue.unwrap_or(65536),
@@ -231,10 +233,19 @@ impl Choices {
     /// A resumed run's: each flag given, or the run's own setting in `run`
     /// (read from `path`).
     fn resumed(args: &PretrainArgs, run: &Settings, path: &Path) -> anyhow::Result<Self> {
-        let split: VisaSplit = run
-            .split
-            .parse()
-            .map_err(|problem| anyhow::anyhow!("{}: {problem}", path.display()))?;
+        let data = args.data.clone().unwrap_or_else(|| run.data.clone());
+        let flags = &args.layout;
+        let reader = if args.split.is_some()
+            || flags.layout.is_some()
+            || flags.test_share.is_some()
+            || flags.test_seed.is_some()
+        {
+            resolve_reader(&data, flags, args.split, "--split")?
+        } else {
+            run.split
+                .parse()
+                .map_err(|problem| anyhow::anyhow!("{}: {problem}", path.display()))?
+        };
         Ok(Choices {
             method: args.method.unwrap_or(run.model.method),
             spd_weight: args.spd_weight.unwrap_or(run.model.spd_weight),
@@ -245,8 +256,8 @@ impl Choices {
             batch: args.batch.unwrap_or(run.batch),
             base_lr: args.lr.unwrap_or(run.base_lr),
             seed: args.seed.unwrap_or(run.seed),
-            data: args.data.clone().unwrap_or_else(|| run.data.clone()),
-            split: args.split.unwrap_or(split),
+            data,
+            reader,
             backend: args.backend.unwrap_or(run.backend),
             devices: args.devices.unwrap_or(run.devices),
             moco_queue: args.moco_queue.unwrap_or(run.model.moco_queue),
@@ -337,12 +348,12 @@ fn check(
         );
     }
     let backbone = choices.backbone.config(choices.width);
-    let visa = open_checked_visa(data, choices.split)?;
+    let data_set = open_checked(data, choices.reader)?;
     let root = data
         .canonicalize()
         .with_context(|| format!("cannot resolve the path {}", data.display()))?;
-    let classes: Vec<String> = visa.classes(None)?;
-    let samples: Vec<_> = visa
+    let classes: Vec<String> = data_set.classes(None)?;
+    let samples: Vec<_> = data_set
         .dataset
         .samples
         .iter()
@@ -357,7 +368,7 @@ fn check(
             "{} has {} normal training images in the {} split, fewer than --batch {batch}",
             data.display(),
             samples.len(),
-            visa.split,
+            data_set.reader,
         );
     }
     if method == MethodKind::Supervised && classes.len() < 2 {
@@ -388,7 +399,7 @@ fn check(
             weight_decay: WEIGHT_DECAY,
             seed: choices.seed,
             data: root,
-            split: visa.split.to_string(),
+            split: data_set.reader.to_string(),
             backend: choices.backend,
             devices,
         },
@@ -398,7 +409,7 @@ fn check(
         checkpoint_every,
     };
     let set = TrainingSet {
-        source: visa.source,
+        source: data_set.source,
         samples,
     };
     Ok((manifest, set, builder))
