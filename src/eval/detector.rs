@@ -98,10 +98,10 @@ impl<B: Backend> Detector<B> {
     /// The anomaly maps of a batch of already preprocessed images, all of the
     /// crop size (the evaluation's path, which preprocesses masks alike).
     pub fn anomaly_maps(&self, images: &[&Chw]) -> Result<Vec<ScoreMap>, EvalError> {
-        padim_taps(&self.trunk, images, &self.device)?
-            .iter()
-            .map(|taps| Ok(self.stats.anomaly_map(&taps.maps())?))
-            .collect()
+        let taps = padim_taps(&self.trunk, images, &self.device)?;
+        let maps: Vec<_> = taps.iter().map(LayerTaps::maps).collect();
+        let layers: Vec<&[_]> = maps.iter().map(|maps| maps.as_slice()).collect();
+        Ok(self.stats.anomaly_maps(&layers)?)
     }
 
     fn detection(&self, input: Chw, taps: &[LayerTaps]) -> Result<Detection, EvalError> {

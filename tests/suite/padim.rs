@@ -159,6 +159,28 @@ fn score_maps_match_numpy_and_scipy() {
     }
 }
 
+/// All test images in one call: each map against the reference, and equal
+/// to the one-image call to the bit (the factor is shared, the arithmetic
+/// per image is not).
+#[test]
+fn score_maps_of_a_batch_match_numpy_and_scipy() {
+    let f = fixture();
+    let stats = f.fit();
+    let maps: Vec<_> = f.test.iter().map(|image| f.maps(&image.layers)).collect();
+    let layers: Vec<&[_]> = maps.iter().map(Vec::as_slice).collect();
+    let batch = stats.anomaly_maps(&layers).unwrap();
+    assert_eq!(batch.len(), f.test.len());
+    for (n, (image, map)) in f.test.iter().zip(&batch).enumerate() {
+        assert_close(
+            &format!("anomaly map {n} in a batch"),
+            &widen(map.values()),
+            &image.anomaly_map,
+        );
+        let alone = stats.anomaly_map(layers[n]).unwrap();
+        assert_eq!(map.values(), alone.values(), "image {n}: batch vs alone");
+    }
+}
+
 #[test]
 fn smoothing_a_map_smaller_than_the_kernel_matches_scipy() {
     let f = fixture();
