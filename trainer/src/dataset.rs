@@ -113,6 +113,21 @@ pub fn open_checked(root: &Path, reader: Reader) -> anyhow::Result<CheckedData> 
 }
 
 impl CheckedData {
+    /// Refuses statistics fitted on this data read another way (`fitted`,
+    /// their manifest's `split`): the test images here could be the ones
+    /// they were fitted on.
+    pub fn refuse_other_split(&self, stats: &Path, fitted: &str) -> anyhow::Result<()> {
+        let here = self.reader.to_string();
+        if fitted != here {
+            anyhow::bail!(
+                "{} was fitted on the `{fitted}` split, but the data set is read as `{here}` here: \
+                 its test images may be ones the statistics were fitted on; give the layout and split flags the fit had",
+                stats.display()
+            );
+        }
+        Ok(())
+    }
+
     /// The named class, or every class, refusing a name the data set lacks.
     pub fn classes(&self, class: Option<&str>) -> anyhow::Result<Vec<String>> {
         let objects = self.dataset.objects();

@@ -2249,3 +2249,54 @@ fn issue_16_export_lists_bundles_only_in_bundle_lists() {
     let index = read_json(&dir.join("www/models/index.json"));
     assert_eq!(index["bundles"][0]["file"], "cashew.spotdiff");
 }
+
+#[test]
+fn issue_16_statistics_are_tested_only_on_the_split_they_were_fitted_on() {
+    let (dir, root, stats, _) = fitted_tiny_set("layout_other_split", "stats");
+    let output = spotdiff(&[
+        "eval",
+        "--data",
+        root.to_str().unwrap(),
+        "--split",
+        "2cls_highshot",
+        "--stats",
+        stats.to_str().unwrap(),
+        "--out",
+        dir.join("report").to_str().unwrap(),
+    ]);
+    let message = format!(
+        "error: {} was fitted on the `1cls` split, but the data set is read as `2cls_highshot` here: \
+         its test images may be ones the statistics were fitted on; give the layout and split flags the fit had",
+        stats.display()
+    );
+    assert_fails_with(&output, &message);
+    let bundle = dir.join("cashew.spotdiff");
+    let output = export_with(
+        &stats,
+        "cashew",
+        &root,
+        "f32",
+        &bundle,
+        &["--threshold-split", "2cls_highshot"],
+    );
+    assert_fails_with(&output, &message);
+    assert!(!bundle.exists());
+}
+
+#[test]
+fn issue_16_pretrain_reads_a_plain_folder_without_its_test_normals() {
+    let dir = temp_dir("layout_pretrain_folder");
+    let root = dir.join("folder");
+    tiny_set_in(&root, "folder");
+    let run = dir.join("run");
+    let output = pretrain(&root, &run, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let manifest = read_json(&run.join("run.json"));
+    assert_eq!(
+        manifest["settings"]["split"],
+        "folder test-share=0.1 test-seed=0"
+    );
+    // 6 good images, round(0.1·6) = 1 held out for testing: 5 train.
+    assert_eq!(manifest["images"], 5);
+    assert!(run.join("backbone.safetensors").is_file());
+}

@@ -65,6 +65,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let device = Default::default();
     let mut detectors = Vec::new();
     let mut fitted_classes: Option<Vec<String>> = None;
+    let mut fitted_splits = Vec::new();
     for group in &args.stats {
         for (seed, dir) in group.dirs.iter().enumerate() {
             let folder = StatsFolder::open(dir)?;
@@ -85,6 +86,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             let preprocess = folder.preprocess()?;
             let trunk = Box::new(folder.load_backbone::<Flex>(&device)?.into_trunk());
             fitted_classes.get_or_insert_with(|| folder.manifest.classes.clone());
+            fitted_splits.push((dir.clone(), folder.manifest.split.clone()));
             detectors.push(Detector::Padim {
                 name,
                 group: group_name,
@@ -103,6 +105,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     }
 
     let data = open_data(&args.data)?;
+    for (dir, split) in &fitted_splits {
+        data.refuse_other_split(dir, split)?;
+    }
     let classes = match (&args.class, fitted_classes) {
         (Some(class), _) => data.classes(Some(class))?,
         (None, Some(fitted)) => {

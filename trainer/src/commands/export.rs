@@ -41,6 +41,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         "--threshold-split",
     )?;
     let data = open_checked(&args.data, reader)?;
+    data.refuse_other_split(&args.stats, &manifest.split)?;
     data.classes(Some(class))?;
     let tests = data.samples(class, Split::Test);
     if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
