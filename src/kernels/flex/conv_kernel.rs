@@ -34,6 +34,10 @@ pub(crate) struct ConvGeometry {
 /// more than the arithmetic, so several samples share one product.
 const MIN_PRODUCT_WIDTH: usize = 256;
 
+/// Parts a convolution's weight gradient is summed in, whatever the number
+/// of threads (see [`conv_backward`]).
+const WEIGHT_GRADIENT_PARTS: usize = 4;
+
 impl ConvGeometry {
     /// `None` when the padded input is smaller than the kernel.
     pub(crate) fn new(
@@ -502,80 +506,93 @@ pub(crate) fn conv_backward(
         Some(values) => values.chunks_mut(input_chunk).map(Some).collect(),
         None => (0..groups).map(|_| None).collect(),
     };
-    let grad_weight = grad_input_chunks
-        .into_par_iter()
-        .zip(input.par_chunks(input_chunk))
-        .zip(grad_output.par_chunks(output_chunk))
-        .fold(
-            || vec![0.0; g.weight_len()],
-            |mut grad_weight, ((grad_input, input), grad_output)| {
-                with_scratch(|scratch| {
-                    let samples = grad_output.len() / (g.out_channels * g.out_plane());
-                    let width = samples * g.out_plane();
-                    let grad_output = if samples == 1 {
-                        MatRef::row_major(grad_output, g.out_channels, width)
-                    } else {
-                        let gathered = resized(&mut scratch.gathered, g.out_channels * width);
-                        swap_leading_axes(
-                            grad_output,
-                            samples,
-                            g.out_channels,
-                            g.out_plane(),
-                            gathered,
-                        );
-                        MatRef::row_major(gathered, g.out_channels, width)
-                    };
-                    let pointwise = samples == 1 && g.is_pointwise();
-                    let columns = if pointwise {
-                        MatRef::row_major(input, g.in_channels, width)
-                    } else {
-                        let columns = resized(&mut scratch.columns, g.patch_len() * width);
-                        im2col(&g, input, samples, columns, &mut scratch.phased);
-                        MatRef::row_major(columns, g.patch_len(), width)
-                    };
-                    // The weight gradient is accumulated transposed
-                    // (column-major), so that gemm repacks the small output
-                    // gradient rather than the im2col matrix.
+    // One group's share: its weight gradient added onto `grad_weight`, its
+    // input gradient written.
+    let group_gradients = |grad_weight: &mut [f32],
+                           grad_input: Option<&mut [f32]>,
+                           input: &[f32],
+                           grad_output: &[f32]| {
+        with_scratch(|scratch| {
+            let samples = grad_output.len() / (g.out_channels * g.out_plane());
+            let width = samples * g.out_plane();
+            let grad_output = if samples == 1 {
+                MatRef::row_major(grad_output, g.out_channels, width)
+            } else {
+                let gathered = resized(&mut scratch.gathered, g.out_channels * width);
+                swap_leading_axes(
+                    grad_output,
+                    samples,
+                    g.out_channels,
+                    g.out_plane(),
+                    gathered,
+                );
+                MatRef::row_major(gathered, g.out_channels, width)
+            };
+            let pointwise = samples == 1 && g.is_pointwise();
+            let columns = if pointwise {
+                MatRef::row_major(input, g.in_channels, width)
+            } else {
+                let columns = resized(&mut scratch.columns, g.patch_len() * width);
+                im2col(&g, input, samples, columns, &mut scratch.phased);
+                MatRef::row_major(columns, g.patch_len(), width)
+            };
+            // The weight gradient is accumulated transposed
+            // (column-major), so that gemm repacks the small output
+            // gradient rather than the im2col matrix.
+            matmul(
+                MatMut::column_major(grad_weight, g.out_channels, g.patch_len()),
+                grad_output,
+                columns.transposed(),
+                true,
+                parallel,
+            );
+            if let Some(grad_input) = grad_input {
+                if pointwise {
                     matmul(
-                        MatMut::column_major(&mut grad_weight, g.out_channels, g.patch_len()),
+                        MatMut::row_major(grad_input, g.in_channels, width),
+                        weight_view.transposed(),
                         grad_output,
-                        columns.transposed(),
-                        true,
+                        false,
                         parallel,
                     );
-                    if let Some(grad_input) = grad_input {
-                        if pointwise {
-                            matmul(
-                                MatMut::row_major(grad_input, g.in_channels, width),
-                                weight_view.transposed(),
-                                grad_output,
-                                false,
-                                parallel,
-                            );
-                        } else {
-                            let grad_columns =
-                                resized(&mut scratch.products, g.patch_len() * width);
-                            matmul(
-                                MatMut::row_major(grad_columns, g.patch_len(), width),
-                                weight_view.transposed(),
-                                grad_output,
-                                false,
-                                parallel,
-                            );
-                            col2im(&g, grad_columns, samples, grad_input, &mut scratch.phased);
-                        }
-                    }
-                    grad_weight
-                })
-            },
-        )
-        .reduce(
-            || vec![0.0; g.weight_len()],
-            |mut total, part| {
-                total.iter_mut().zip(&part).for_each(|(t, p)| *t += p);
-                total
-            },
-        );
+                } else {
+                    let grad_columns = resized(&mut scratch.products, g.patch_len() * width);
+                    matmul(
+                        MatMut::row_major(grad_columns, g.patch_len(), width),
+                        weight_view.transposed(),
+                        grad_output,
+                        false,
+                        parallel,
+                    );
+                    col2im(&g, grad_columns, samples, grad_input, &mut scratch.phased);
+                }
+            }
+        })
+    };
+    // Each part adds up its groups in order and the parts are added in
+    // order: a fixed split, not rayon's, whose work stealing regroups a
+    // fold's partial sums from run to run, so that the gradient, and with
+    // it a training run, comes out the same every time.
+    let mut work: Vec<_> = grad_input_chunks
+        .into_iter()
+        .zip(input.chunks(input_chunk))
+        .zip(grad_output.chunks(output_chunk))
+        .collect();
+    let per_part = work.len().div_ceil(WEIGHT_GRADIENT_PARTS).max(1);
+    let parts: Vec<Vec<f32>> = work
+        .par_chunks_mut(per_part)
+        .map(|part| {
+            let mut grad_weight = vec![0.0; g.weight_len()];
+            for ((grad_input, input), grad_output) in part.iter_mut() {
+                group_gradients(&mut grad_weight, grad_input.take(), input, grad_output);
+            }
+            grad_weight
+        })
+        .collect();
+    let mut grad_weight = vec![0.0; g.weight_len()];
+    for part in &parts {
+        grad_weight.iter_mut().zip(part).for_each(|(t, p)| *t += p);
+    }
     // Back from [patch_len, out_channels] to the weight's layout.
     let mut weight = vec![0.0; g.weight_len()];
     for (patch, row) in grad_weight.chunks_exact(g.out_channels).enumerate() {
@@ -664,6 +681,28 @@ mod tests {
             for (a, b) in got.iter().zip(&want) {
                 assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{g:?}: {a} vs {b}");
             }
+        }
+    }
+
+    /// Rayon's work stealing must not reach the numbers: many groups, both
+    /// threads, the same weight gradient to the bit every time.
+    #[test]
+    fn the_weight_gradient_is_the_same_on_every_run() {
+        let g = ConvGeometry::new([32, 16, 16, 16], 16, [3, 3], [1, 1], [[1, 1], [1, 1]]).unwrap();
+        let input = values(g.input_len(), 3);
+        let weight = values(g.weight_len(), 4);
+        let grad_output = values(g.output_len(), 5);
+        let first = conv_backward(&g, &input, &weight, &grad_output, true);
+        for run in 0..20 {
+            let again = conv_backward(&g, &input, &weight, &grad_output, true);
+            assert!(
+                again.weight == first.weight,
+                "run {run}: another weight gradient"
+            );
+            assert!(
+                again.input == first.input,
+                "run {run}: another input gradient"
+            );
         }
     }
 }

@@ -91,16 +91,18 @@ fn transform_input(
             else {
                 continue;
             };
+            // Padded column `x + pad_left` holds `source[x]`: every other
+            // source value to each half, without a test per value.
             let (even, odd) = line.split_at_mut(half_width);
-            for (x, &value) in source.iter().enumerate() {
-                let padded = x + pad_left;
-                if padded >= 2 * half_width {
-                    break;
-                }
-                if padded % 2 == 0 {
-                    even[padded / 2] = value;
-                } else {
-                    odd[padded / 2] = value;
+            for (half, parity) in [(even, 0), (odd, 1)] {
+                let first = (parity + 2 - pad_left % 2) % 2;
+                let slot = (first + pad_left) / 2;
+                let (Some(slots), Some(values)) = (half.get_mut(slot..), source.get(first..))
+                else {
+                    continue;
+                };
+                for (slot, &value) in slots.iter_mut().zip(values.iter().step_by(2)) {
+                    *slot = value;
                 }
             }
         }
