@@ -212,14 +212,15 @@ bench-metrics: python-env
     done
 
 # PaDiM fit and scoring, ResNet-18 at 224 (random init, d = 100; 200 training and 50 test images of one
-# generated class), spotdiff's release CLI vs anomalib's PaDiM on the same images and weights, in one run.
+# generated class), spotdiff's release CLI vs anomalib's PaDiM on the same images and weights, in one run;
+# `eval` without bootstrap intervals (`--bootstrap 0`), which are not part of scoring.
 bench-padim: python-anomalib
     cargo build --release -p spotdiff-trainer
     rm -rf target/bench-data/padim
     mkdir -p target/bench-data/padim
     target/release/spotdiff synth --out target/bench-data/padim/data --classes capsules --normals 222 --anomalies 28
     /usr/bin/time -v -o target/bench-data/padim/fit.time target/release/spotdiff padim fit --data target/bench-data/padim/data --class capsules --out target/bench-data/padim/stats --batch 8
-    /usr/bin/time -v -o target/bench-data/padim/eval.time target/release/spotdiff eval --data target/bench-data/padim/data --class capsules --stats target/bench-data/padim/stats --out target/bench-data/padim/report --batch 8
+    /usr/bin/time -v -o target/bench-data/padim/eval.time target/release/spotdiff eval --data target/bench-data/padim/data --class capsules --stats target/bench-data/padim/stats --out target/bench-data/padim/report --batch 8 --bootstrap 0
     OMP_NUM_THREADS=2 /usr/bin/time -v -o target/bench-data/padim/anomalib.time .venv-anomalib/bin/python benches/padim_anomalib.py run --data target/bench-data/padim/data --class capsules --weights target/bench-data/padim/stats/backbone.safetensors --out target/bench-data/padim/anomalib.json
     .venv-anomalib/bin/python benches/padim_anomalib.py summary target/bench-data/padim
 
