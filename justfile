@@ -220,7 +220,7 @@ bench-padim: python-anomalib
     mkdir -p target/bench-data/padim
     target/release/spotdiff synth --out target/bench-data/padim/data --classes capsules --normals 222 --anomalies 28
     /usr/bin/time -v -o target/bench-data/padim/fit.time target/release/spotdiff padim fit --data target/bench-data/padim/data --class capsules --out target/bench-data/padim/stats --batch 8
-    /usr/bin/time -v -o target/bench-data/padim/eval.time target/release/spotdiff eval --data target/bench-data/padim/data --class capsules --stats target/bench-data/padim/stats --out target/bench-data/padim/report --batch 8 --bootstrap 0
+    /usr/bin/time -v -o target/bench-data/padim/eval.time target/release/spotdiff eval --data target/bench-data/padim/data --class capsules --stats target/bench-data/padim/stats --out target/bench-data/padim/report --batch 8 --bootstrap 0 | tee target/bench-data/padim/eval.out
     OMP_NUM_THREADS=2 /usr/bin/time -v -o target/bench-data/padim/anomalib.time .venv-anomalib/bin/python benches/padim_anomalib.py run --data target/bench-data/padim/data --class capsules --weights target/bench-data/padim/stats/backbone.safetensors --out target/bench-data/padim/anomalib.json
     .venv-anomalib/bin/python benches/padim_anomalib.py summary target/bench-data/padim
 
