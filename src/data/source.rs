@@ -32,8 +32,9 @@ pub struct Listing {
     pub folders: Vec<String>,
 }
 
-/// Read access to a data set's files.
-pub trait Source {
+/// Read access to a data set's files; `Sync`, so that the images of a batch
+/// are read and decoded in parallel.
+pub trait Source: Sync {
     /// The whole content of a file.
     fn read(&self, path: &str) -> Result<Vec<u8>, SourceError>;
     /// The names (not paths) of the files and folders directly in `folder`;

@@ -43,3 +43,5 @@ pub use selection::ChannelSelection;
 pub use size::MapSize;
 pub use smooth::{GaussianFilter, PADIM_SIGMA};
 pub use stats::PadimStats;
+
+pub(crate) use parallel::map_ranges;

@@ -91,9 +91,15 @@ impl PadimStats {
     /// one by one, fewer reads of the statistics).
     pub fn anomaly_maps(&self, images: &[&[FeatureMap<'_>]]) -> Result<Vec<ScoreMap>, PadimError> {
         let smoothing = GaussianFilter::new(PADIM_SIGMA)?;
-        self.distance_maps(images)?
-            .iter()
-            .map(|distances| Ok(smoothing.apply(&resize_bilinear(distances, self.input())?)))
-            .collect()
+        let distances = self.distance_maps(images)?;
+        map_ranges(distances.len(), |range| {
+            distances[range]
+                .iter()
+                .map(|distances| Ok(smoothing.apply(&resize_bilinear(distances, self.input())?)))
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
