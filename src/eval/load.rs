@@ -1,5 +1,5 @@
 use crate::data::{Chw, Mask, Preprocess, Sample, SizeLimit, Source};
-use crate::padim::map_ranges;
+use crate::padim::try_map_in_order;
 
 use super::EvalError;
 
@@ -70,37 +70,22 @@ impl<'a> ClassImages<'a> {
         samples: &[&Sample],
         preprocess: &Preprocess,
     ) -> Result<Vec<Chw>, EvalError> {
-        in_parallel(samples, |sample| {
+        // Split over the CPU's threads: one image at a time, decoding and
+        // resizing a batch left a core idle.
+        try_map_in_order(samples, |sample| {
             Ok(preprocess.image(&sample.load_image(self.source, &self.limit)?)?)
         })
     }
 
-    /// The preprocessed images of `samples` with their masks.
+    /// The preprocessed images of `samples` with their masks, read in
+    /// parallel as [`ClassImages::images`] reads them.
     pub(super) fn with_masks(
         &self,
         samples: &[&Sample],
         preprocess: &Preprocess,
     ) -> Result<Vec<Preprocessed>, EvalError> {
-        in_parallel(samples, |sample| {
+        try_map_in_order(samples, |sample| {
             load_preprocessed(sample, self.source, preprocess, &self.limit)
         })
     }
-}
-
-/// `load` of each sample, the samples split over the CPU's threads (decoding
-/// and resizing a batch one image at a time left a core idle for a tenth of
-/// `eval`); results and the first error in sample order.
-fn in_parallel<T: Send>(
-    samples: &[&Sample],
-    load: impl Fn(&Sample) -> Result<T, EvalError> + Sync,
-) -> Result<Vec<T>, EvalError> {
-    map_ranges(samples.len(), |range| {
-        samples[range]
-            .iter()
-            .map(|sample| load(sample))
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect()
 }

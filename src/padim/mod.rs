@@ -44,4 +44,4 @@ pub use size::MapSize;
 pub use smooth::{GaussianFilter, PADIM_SIGMA};
 pub use stats::PadimStats;
 
-pub(crate) use parallel::map_ranges;
+pub(crate) use parallel::try_map_in_order;

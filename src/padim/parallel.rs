@@ -74,6 +74,25 @@ where
     vec![f(0..items)]
 }
 
+/// `f` of each item, the items split over the CPU's threads as
+/// [`map_ranges`] splits them; results, and the first error, in item order.
+pub(crate) fn try_map_in_order<T, R, E>(
+    items: &[T],
+    f: impl Fn(&T) -> Result<R, E> + Sync,
+) -> Result<Vec<R>, E>
+where
+    T: Sync,
+    R: Send,
+    E: Send,
+{
+    map_ranges(items.len(), |range| {
+        items[range].iter().map(&f).collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 #[cfg(not(target_family = "wasm"))]
 fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -10,7 +10,7 @@
 //! depend on the other test images: we leave maps unnormalised.
 
 use super::cholesky::squared_norms_of_solve;
-use super::parallel::map_ranges;
+use super::parallel::{map_ranges, try_map_in_order};
 use super::resize::resize_bilinear;
 use super::smooth::{GaussianFilter, PADIM_SIGMA};
 use super::{FeatureMap, PadimError, PadimStats, ScoreMap};
@@ -92,14 +92,8 @@ impl PadimStats {
     pub fn anomaly_maps(&self, images: &[&[FeatureMap<'_>]]) -> Result<Vec<ScoreMap>, PadimError> {
         let smoothing = GaussianFilter::new(PADIM_SIGMA)?;
         let distances = self.distance_maps(images)?;
-        map_ranges(distances.len(), |range| {
-            distances[range]
-                .iter()
-                .map(|distances| Ok(smoothing.apply(&resize_bilinear(distances, self.input())?)))
-                .collect::<Vec<_>>()
+        try_map_in_order(&distances, |distances| {
+            Ok(smoothing.apply(&resize_bilinear(distances, self.input())?))
         })
-        .into_iter()
-        .flatten()
-        .collect()
     }
 }

@@ -10,7 +10,7 @@
 use rayon::prelude::*;
 
 /// A max pooling's shapes: input `[batch, channels, height, width]`,
-/// symmetric zero-free padding (padded taps never win), dilation 1.
+/// symmetric padding whose taps never win (−∞, not zero), dilation 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct PoolGeometry {
     pub batch: usize,
@@ -25,8 +25,8 @@ pub(crate) struct PoolGeometry {
 }
 
 impl PoolGeometry {
-    /// `None` where a window could hold only padding (padding of half the
-    /// kernel or more, as PyTorch refuses too) or nothing fits.
+    /// `None` where a window could hold only padding (padding of more than
+    /// half the kernel, which PyTorch refuses too) or nothing fits.
     pub fn new(
         [batch, channels, height, width]: [usize; 4],
         kernel: [usize; 2],
